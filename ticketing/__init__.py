@@ -1,0 +1,1 @@
+"""Aiguillage: every channel of a mairie becomes an acknowledged, routed, tracked ticket."""

@@ -1,0 +1,319 @@
+"""Typed description of a commune's YAML files: one pydantic model per file.
+
+Each file of ``config/communes/<slug>/`` is validated by the model named in
+``FILE_MODELS``; cross-file checks live in ``loader.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    LETTER = "letter"
+    PHONE = "phone"
+    COUNTER = "counter"
+
+
+class DayUnit(StrEnum):
+    CALENDAR = "calendar"  # jours calendaires
+    WORKING = "working"  # jours ouvrés: Monday to Friday, less holidays and closures
+    BUSINESS = "business"  # jours ouvrables: Monday to Saturday, less holidays and closures
+
+
+# --- commune.yaml -------------------------------------------------------------
+
+
+class PostalAddress(Strict):
+    street: str
+    postcode: Annotated[str, Field(pattern=r"^\d{5}$")]
+    city: str
+
+    def one_line(self) -> str:
+        return f"{self.street}, {self.postcode} {self.city}"
+
+
+class Mayor(Strict):
+    name: str
+    title: str = "Maire"
+
+
+class AttachmentRules(Strict):
+    max_files: Annotated[int, Field(ge=0, le=20)] = 3
+    max_size_mb: Annotated[float, Field(gt=0, le=50)] = 10
+    allowed_types: list[str] = Field(
+        default_factory=lambda: ["application/pdf", "image/jpeg", "image/png"]
+    )
+
+
+class Commune(Strict):
+    slug: Code
+    name: str
+    insee_code: Annotated[str | None, Field(pattern=r"^(\d[0-9AB]\d{3})$")] = None
+    address: PostalAddress
+    phone: str
+    email: EmailStr
+    website: str | None = None
+    logo: str = "logo.svg"
+    mayor: Mayor
+    timezone: str = "Europe/Paris"
+    holiday_subdivision: str = "FR"
+    public_url: str = "http://127.0.0.1:5000"
+    triage_service: Code
+    attachments: AttachmentRules = AttachmentRules()
+    privacy_notice: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use e.g. Europe/Paris") from exc
+        return value
+
+    @field_validator("holiday_subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str) -> str:
+        from ticketing.domain.calendar import normalise_subdivision
+
+        normalise_subdivision(value)  # raises ValueError with the list of codes
+        return value
+
+
+class CommuneFile(Strict):
+    commune: Commune
+
+
+# --- services.yaml ------------------------------------------------------------
+
+
+class Service(Strict):
+    code: Code
+    name: str
+    email: EmailStr
+    phone: str | None = None
+    address: str | None = None
+    managers: list[EmailStr] = Field(default_factory=list)
+    description: str = ""
+
+
+class ServicesFile(Strict):
+    services: Annotated[list[Service], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> ServicesFile:
+        _require_unique([s.code for s in self.services], "service")
+        return self
+
+
+# --- categories.yaml ----------------------------------------------------------
+
+
+class ExtraField(Strict):
+    name: Code
+    label: str
+    kind: Literal["text", "textarea", "date", "number"] = "text"
+    required: bool = False
+    help: str = ""
+
+
+class SilenceRule(Strict):
+    """The implicit-decision clock (CRPA L231-1, L231-4) for requests calling for a decision."""
+
+    months: Annotated[int, Field(ge=1, le=12)] = 2
+    outcome: Literal["acceptance", "rejection"]
+    appeal_notice: str = ""
+
+
+class Category(Strict):
+    code: Code
+    label: str
+    help: str = ""
+    default_service: Code | None = None
+    kind: Literal["information", "request", "complaint", "decision"] = "request"
+    silence: SilenceRule | None = None
+    retention_months: Annotated[int, Field(ge=1, le=600)] = 36
+    extra_fields: list[ExtraField] = Field(default_factory=list)
+    public: bool = True
+
+    @model_validator(mode="after")
+    def _decision_has_clock(self) -> Category:
+        if self.kind == "decision" and self.silence is None:
+            raise ValueError(
+                "a 'decision' category needs a 'silence' block (months and outcome: "
+                "acceptance or rejection)"
+            )
+        return self
+
+
+class CategoriesFile(Strict):
+    categories: Annotated[list[Category], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CategoriesFile:
+        _require_unique([c.code for c in self.categories], "category")
+        return self
+
+
+# --- routing.yaml -------------------------------------------------------------
+
+
+class RoutingCondition(Strict):
+    categories: list[Code] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+    keywords_any: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RoutingCondition:
+        if not (self.categories or self.channels or self.keywords_any):
+            raise ValueError("a 'when' block needs categories, channels or keywords_any")
+        return self
+
+
+class RoutingRule(Strict):
+    name: str
+    when: RoutingCondition
+    service: Code
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
+
+
+class RoutingFile(Strict):
+    rules: list[RoutingRule] = Field(default_factory=list)
+
+
+# --- deadlines.yaml -----------------------------------------------------------
+
+
+class Delay(Strict):
+    days: Annotated[int, Field(ge=0, le=365)]
+    unit: DayUnit = DayUnit.CALENDAR
+
+
+class DeadlineRule(Strict):
+    name: str
+    channels: list[Channel] = Field(default_factory=list)
+    categories: list[Code] = Field(default_factory=list)
+    answer: Delay
+    acknowledgement: Delay = Delay(days=1, unit=DayUnit.WORKING)
+    transit_days: Annotated[int, Field(ge=0, le=30)] = 0
+
+
+class CalendarRules(Strict):
+    closed_days: list[date] = Field(default_factory=list)
+    removed_holidays: list[date] = Field(default_factory=list)
+    roll_forward_to_open_day: bool = True
+
+
+class DeadlinesFile(Strict):
+    calendar: CalendarRules = CalendarRules()
+    rules: list[DeadlineRule] = Field(default_factory=list)
+    default: DeadlineRule
+
+    @model_validator(mode="after")
+    def _default_is_unconditional(self) -> DeadlinesFile:
+        if self.default.channels or self.default.categories:
+            raise ValueError("the 'default' rule applies to everything: remove its conditions")
+        return self
+
+
+# --- templates.yaml -----------------------------------------------------------
+
+
+class ReplyTemplate(Strict):
+    code: Code
+    label: str
+    services: list[Code] = Field(default_factory=list)  # empty: every service
+    subject: str = ""
+    body: str
+
+
+class TemplatesFile(Strict):
+    templates: list[ReplyTemplate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> TemplatesFile:
+        _require_unique([t.code for t in self.templates], "template")
+        return self
+
+
+# --- roles.yaml ---------------------------------------------------------------
+
+PERMISSIONS = (
+    "view",
+    "reply",
+    "note",
+    "change_status",
+    "close",
+    "reopen",
+    "assign",
+    "transfer",
+    "view_dashboard",
+    "manage_users",
+    "view_audit",
+)
+
+
+class Role(Strict):
+    code: Code
+    label: str
+    permissions: list[str]
+    scope: Literal["service", "commune"] = "service"
+
+    @field_validator("permissions")
+    @classmethod
+    def _known_permissions(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PERMISSIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown permission(s) {', '.join(unknown)}; known: {', '.join(PERMISSIONS)}"
+            )
+        return value
+
+
+class RolesFile(Strict):
+    roles: Annotated[list[Role], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> RolesFile:
+        _require_unique([r.code for r in self.roles], "role")
+        return self
+
+
+FILE_MODELS: dict[str, type[Strict]] = {
+    "commune.yaml": CommuneFile,
+    "services.yaml": ServicesFile,
+    "categories.yaml": CategoriesFile,
+    "routing.yaml": RoutingFile,
+    "deadlines.yaml": DeadlinesFile,
+    "templates.yaml": TemplatesFile,
+    "roles.yaml": RolesFile,
+}
+
+
+def _require_unique(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ValueError(f"{what} code {code!r} is used twice; codes must be unique")
+        seen.add(code)
+
+
+TEMPLATE_VARIABLE = re.compile(r"{{\s*([a-z_]+)")

@@ -1,0 +1,57 @@
+"""Demo accounts for the shipped demo communes (agents are data, created here, not in YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ticketing.models import Agent
+from ticketing.operations.accounts import create_agent
+from ticketing.operations.events import Actor
+
+DEMO_PASSWORD = "demo-aiguillage-2026"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    commune: str
+    email: str
+    full_name: str
+    title: str
+    memberships: tuple[tuple[str, str], ...]
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("champignac-en-cambrousse", "courrier@champignac.example", "Gaston Lagaffe",
+                "Agent d'accueil et du courrier", (("courrier", "courrier"),)),
+    DemoAccount("champignac-en-cambrousse", "chef.voirie@champignac.example", "Léon Prunelle",
+                "Chef du service Voirie", (("voirie", "chef_de_service"),)),
+    DemoAccount("champignac-en-cambrousse", "agent.voirie@champignac.example", "Yves Lebrac",
+                "Technicien voirie", (("voirie", "agent"),)),
+    DemoAccount("champignac-en-cambrousse", "agent.eclairage@champignac.example",
+                "Jeanne Fantasio", "Agente de l'éclairage public", (("eclairage", "agent"),)),
+    DemoAccount("champignac-en-cambrousse", "cabinet@champignac.example", "Seccotine Marsu",
+                "Directrice de cabinet", (("cabinet", "cabinet"),)),
+    DemoAccount("trifouillis-les-oies", "accueil@trifouillis.example", "Aimé Demaison",
+                "Agent d'accueil", (("accueil", "agent"),)),
+)
+
+
+def create_demo_accounts(session: Session, commune_ids: dict[str, int]) -> list[DemoAccount]:
+    """Create the demo accounts that are missing; return those of the communes present."""
+    created = []
+    for account in DEMO_ACCOUNTS:
+        commune_id = commune_ids.get(account.commune)
+        if commune_id is None:
+            continue
+        exists = session.scalar(
+            select(Agent.id).where(Agent.commune_id == commune_id, Agent.email == account.email)
+        )
+        if exists is None:
+            create_agent(session, commune_id, account.email, account.full_name, DEMO_PASSWORD,
+                         Actor.system("démonstration"), title=account.title,
+                         memberships=list(account.memberships))
+        created.append(account)
+    return created

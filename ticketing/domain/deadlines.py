@@ -1,0 +1,127 @@
+"""The one deadline calculator: when an acknowledgement and an answer are due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ticketing.config.schema import DayUnit, DeadlineRule, DeadlinesFile, Delay
+from ticketing.domain.calendar import CommuneCalendar
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Due dates of one ticket, as dates in the commune's time zone."""
+
+    acknowledgement_due: date
+    answer_due: date
+    rule_name: str
+
+
+def add_delay(start: date, delay: Delay, calendar: CommuneCalendar, roll_forward: bool) -> date:
+    """Add ``delay`` to ``start``.
+
+    Calendar days land on ``start + days``, moved to the next working day when
+    that falls on a closed day and ``roll_forward`` is set. Working and business
+    days count only open days after ``start``.
+    """
+    if delay.unit is DayUnit.CALENDAR:
+        due = start + timedelta(days=delay.days)
+        return calendar.next_working_day(due) if roll_forward else due
+    is_open = (
+        calendar.is_working_day if delay.unit is DayUnit.WORKING else calendar.is_business_day
+    )
+    due = start
+    remaining = delay.days
+    while remaining > 0:
+        due += timedelta(days=1)
+        if is_open(due):
+            remaining -= 1
+    if delay.days == 0:
+        while not is_open(due):
+            due += timedelta(days=1)
+    return due
+
+
+def select_rule(
+    rules: DeadlinesFile, channel: str, category: str | None
+) -> DeadlineRule:
+    """First rule whose conditions all match, else the default rule."""
+    for rule in rules.rules:
+        if rule.channels and channel not in rule.channels:
+            continue
+        if rule.categories and category not in rule.categories:
+            continue
+        return rule
+    return rules.default
+
+
+def local_date(moment: datetime, timezone: str) -> date:
+    """The date ``moment`` falls on in the commune's time zone (DST-safe)."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def compute_deadlines(
+    rules: DeadlinesFile,
+    calendar: CommuneCalendar,
+    timezone: str,
+    channel: str,
+    category: str | None,
+    received_at: datetime,
+    sent_on: date | None = None,
+    paused_days: int = 0,
+) -> Deadlines:
+    """Due dates for a request received at ``received_at``.
+
+    When the sending date of a letter is known, the answer delay runs from that
+    date plus the rule's transit days (Marianne); otherwise from receipt. The
+    acknowledgement delay always runs from receipt. ``paused_days``
+    (days spent waiting for the citizen) push the answer date back.
+    """
+    rule = select_rule(rules, channel, category)
+    received_on = local_date(received_at, timezone)
+    roll = rules.calendar.roll_forward_to_open_day
+    answer_start = received_on
+    if sent_on is not None:
+        answer_start = sent_on + timedelta(days=rule.transit_days)
+    answer_due = add_delay(answer_start, rule.answer, calendar, roll)
+    if paused_days:
+        answer_due = add_delay(answer_due, Delay(days=paused_days), calendar, roll)
+    ack_due = add_delay(received_on, rule.acknowledgement, calendar, roll)
+    return Deadlines(acknowledgement_due=ack_due, answer_due=answer_due, rule_name=rule.name)
+
+
+def calendar_from_rules(subdivision: str | None, rules: DeadlinesFile) -> CommuneCalendar:
+    return CommuneCalendar(
+        subdivision=subdivision,
+        closed_days=frozenset(rules.calendar.closed_days),
+        removed_holidays=frozenset(rules.calendar.removed_holidays),
+    )
+
+
+def silence_date(received_on: date, months: int) -> date:
+    """Date on which silence becomes an implicit decision (same day, ``months`` later)."""
+    month_index = received_on.month - 1 + months
+    year = received_on.year + month_index // 12
+    month = month_index % 12 + 1
+    day = received_on.day
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+__all__: Sequence[str] = (
+    "Deadlines",
+    "add_delay",
+    "calendar_from_rules",
+    "compute_deadlines",
+    "local_date",
+    "select_rule",
+    "silence_date",
+)

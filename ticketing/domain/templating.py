@@ -1,0 +1,57 @@
+"""Reply templates: rendered in a sandboxed Jinja environment with a fixed set of variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV.filters["date_fr"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+
+TEMPLATE_VARIABLES = ("citizen", "ticket", "service", "agent", "commune", "today")
+
+
+@dataclass(frozen=True)
+class RenderedReply:
+    subject: str
+    body: str
+
+
+def render_text(source: str, context: dict[str, Any]) -> str:
+    return _ENV.from_string(source).render(context)
+
+
+def template_error(source: str) -> str | None:
+    """Why ``source`` would fail when an agent uses it, or None if it renders."""
+    try:
+        render_text(source, sample_context())
+    except TemplateError as exc:
+        line = f" (line {exc.lineno} of the template)" if getattr(exc, "lineno", None) else ""
+        return f"{exc.message or exc}{line}"
+    return None
+
+
+def sample_context() -> dict[str, Any]:
+    """Stand-in values with every attribute a real reply context offers."""
+    return {
+        "citizen": SimpleNamespace(
+            first_name="Camille", last_name="Martin", full_name="Camille Martin",
+            email="camille@example.org", phone="0600000000", address="1 rue de la Paix",
+        ),
+        "ticket": SimpleNamespace(
+            number="2026-000001", tracking_code="ABCD-EFGH", subject="Objet",
+            received_on=date(2026, 1, 5), answer_due=date(2026, 1, 12),
+            category="Catégorie", channel="web",
+        ),
+        "service": SimpleNamespace(name="Voirie", email="voirie@example.org", phone="0100000000",
+                                   address="Mairie"),
+        "agent": SimpleNamespace(full_name="Dominique Agent", title="Agent", service="Voirie"),
+        "commune": SimpleNamespace(name="Commune", phone="0100000000", email="mairie@example.org",
+                                   address="Mairie", mayor="Maire"),
+        "today": date(2026, 1, 6),
+    }

@@ -1,0 +1,22 @@
+"""Database tables of Aiguillage (SQLAlchemy 2 declarative models)."""
+
+from ticketing.models.audit import AuditEvent, AuditTampering
+from ticketing.models.base import Base, TenantScoped, utcnow
+from ticketing.models.commune import CommuneRecord, TicketCounter
+from ticketing.models.outbox import OutboxMessage, OutboxStatus
+from ticketing.models.people import Agent, Citizen, Membership
+from ticketing.models.ticket import (
+    OPEN_STATUSES,
+    Attachment,
+    EntryKind,
+    Status,
+    ThreadEntry,
+    Ticket,
+)
+from ticketing import tenancy  # noqa: F401  (installs the commune filter on every session)
+
+__all__ = [
+    "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
+    "CommuneRecord", "EntryKind", "Membership", "OutboxMessage", "OutboxStatus", "Status",
+    "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
+]

@@ -1,0 +1,123 @@
+"""A ticket (one citizen request), its thread and its attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ticketing.models.base import Base, TenantScoped, UTCDateTime, utcnow
+from ticketing.models.people import Agent, Citizen
+
+
+class Status(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_CITIZEN = "waiting_citizen"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING_CITIZEN)
+
+
+class EntryKind(StrEnum):
+    INBOUND = "inbound"  # from the citizen
+    REPLY = "reply"  # from an agent to the citizen
+    NOTE = "note"  # internal, never shown to the citizen
+
+
+class Ticket(TenantScoped, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("commune_id", "number", name="uq_tickets_commune_number"),
+        UniqueConstraint("commune_id", "tracking_code", name="uq_tickets_commune_tracking"),
+        # The queue page: one service's open tickets by due date, whatever the table size.
+        Index("ix_tickets_queue", "commune_id", "service_code", "status", "answer_due_on", "id"),
+        Index("ix_tickets_assignee", "commune_id", "assignee_id", "status", "answer_due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    tracking_code: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str | None] = mapped_column(String(40))
+    service_code: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    extra_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    routing_reason: Mapped[str] = mapped_column(String(300), default="")
+    deadline_rule: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    ack_due_on: Mapped[date] = mapped_column(Date)
+    answer_due_on: Mapped[date] = mapped_column(Date)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    citizen: Mapped[Citizen] = relationship(lazy="joined")
+    assignee: Mapped[Agent | None] = relationship(lazy="joined")
+    entries: Mapped[list[ThreadEntry]] = relationship(
+        back_populates="ticket", order_by="ThreadEntry.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="ticket", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class ThreadEntry(TenantScoped, Base):
+    """One message of a ticket's thread: from the citizen, a reply, or an internal note."""
+
+    __tablename__ = "thread_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # Frozen at writing time: the legal mention of who handled the case (CRPA L111-2).
+    author_signature: Mapped[str] = mapped_column(String(400), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="entries")
+    author: Mapped[Agent | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="entry")
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind in (EntryKind.INBOUND, EntryKind.REPLY)
+
+
+class Attachment(TenantScoped, Base):
+    """A file stored on disk by content hash; served only through its random public id."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("thread_entries.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+    entry: Mapped[ThreadEntry | None] = relationship(back_populates="attachments")

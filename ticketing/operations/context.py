@@ -1,0 +1,26 @@
+"""What a use case needs to know about the commune it acts for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ticketing.config import CommuneConfig
+from ticketing.mail_templates import MailTemplates
+
+
+@dataclass(frozen=True)
+class CommuneContext:
+    commune_id: int
+    config: CommuneConfig
+    attachments_dir: Path
+    mail_templates: MailTemplates
+    mail_sender: str
+
+    @property
+    def timezone(self) -> str:
+        return self.config.commune.timezone
+
+    def tracking_url(self) -> str:
+        base = self.config.commune.public_url.rstrip("/")
+        return f"{base}/{self.config.slug}/suivi"

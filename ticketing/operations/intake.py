@@ -1,0 +1,167 @@
+"""The one intake use case: every channel turns a request into a ticket through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ticketing.config.schema import Channel
+from ticketing.domain.codes import format_ticket_number, new_tracking_code
+from ticketing.domain.deadlines import compute_deadlines, local_date
+from ticketing.domain.routing import route_ticket
+from ticketing.models import Attachment, Citizen, EntryKind, Status, ThreadEntry, Ticket
+from ticketing.operations.acknowledgement import queue_acknowledgement
+from ticketing.operations.attachments import (
+    AttachmentRejected,
+    IncomingFile,
+    check_files,
+    new_public_id,
+    safe_filename,
+    store_bytes,
+)
+from ticketing.operations.context import CommuneContext
+from ticketing.operations.events import Actor, record_event
+from ticketing.operations.numbering import next_sequence
+
+
+class IntakeRejected(ValueError):
+    """The request cannot be registered as given; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class CitizenDetails:
+    last_name: str
+    first_name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class IntakeRequest:
+    channel: Channel
+    citizen: CitizenDetails
+    description: str
+    received_at: datetime
+    subject: str = ""
+    category_code: str | None = None
+    location: str | None = None
+    extra_fields: dict[str, str] = field(default_factory=dict)
+    files: list[IncomingFile] = field(default_factory=list)
+    sent_on: date | None = None  # postmark date of a letter
+
+
+def submit_request(
+    session: Session, ctx: CommuneContext, request: IntakeRequest, actor: Actor
+) -> Ticket:
+    """Register, route, date and acknowledge a request; the caller commits."""
+    config = ctx.config
+    category = None
+    if request.category_code is not None:
+        category = config.categories.get(request.category_code)
+        if category is None:
+            raise IntakeRejected("category", "Catégorie inconnue.")
+    try:
+        content_types = check_files(request.files, config.commune.attachments)
+    except AttachmentRejected as exc:
+        raise IntakeRejected("attachments", str(exc)) from exc
+
+    citizen = _find_or_create_citizen(session, ctx.commune_id, request.citizen)
+    subject = request.subject.strip() or _subject_from(request.description, category)
+    routing = route_ticket(
+        config.routing_rules, category, config.commune.triage_service,
+        request.channel, f"{subject}\n{request.description}",
+    )
+    deadlines = compute_deadlines(
+        config.deadlines, config.calendar, ctx.timezone, request.channel,
+        request.category_code, request.received_at, request.sent_on,
+    )
+    year = local_date(request.received_at, ctx.timezone).year
+    ticket = Ticket(
+        commune_id=ctx.commune_id,
+        number=format_ticket_number(year, next_sequence(session, ctx.commune_id, year)),
+        tracking_code=_unused_tracking_code(session, ctx.commune_id),
+        channel=request.channel,
+        category_code=request.category_code,
+        service_code=routing.service,
+        status=Status.NEW,
+        priority=routing.priority or "normal",
+        subject=subject[:300],
+        description=request.description,
+        location=request.location,
+        extra_fields=dict(request.extra_fields),
+        citizen=citizen,
+        routing_reason=routing.reason,
+        deadline_rule=deadlines.rule_name,
+        received_at=request.received_at,
+        sent_on=request.sent_on,
+        ack_due_on=deadlines.acknowledgement_due,
+        answer_due_on=deadlines.answer_due,
+    )
+    session.add(ticket)
+    entry = ThreadEntry(
+        commune_id=ctx.commune_id, ticket=ticket, kind=EntryKind.INBOUND,
+        subject=ticket.subject, body=request.description, created_at=request.received_at,
+    )
+    session.add(entry)
+    for file, content_type in zip(request.files, content_types, strict=True):
+        session.add(Attachment(
+            commune_id=ctx.commune_id, ticket=ticket, entry=entry, public_id=new_public_id(),
+            filename=safe_filename(file.filename), content_type=content_type,
+            size=len(file.data), sha256=store_bytes(ctx.attachments_dir, file.data),
+        ))
+    record_event(session, ctx.commune_id, actor, "ticket.created", ticket, after={
+        "number": ticket.number, "channel": ticket.channel, "category": ticket.category_code,
+        "service": ticket.service_code, "routing": routing.reason,
+        "answer_due_on": ticket.answer_due_on, "ack_due_on": ticket.ack_due_on,
+        "deadline_rule": deadlines.rule_name, "attachments": len(request.files),
+    })
+    queue_acknowledgement(session, ctx, ticket)
+    return ticket
+
+
+def _find_or_create_citizen(session: Session, commune_id: int, details: CitizenDetails) -> Citizen:
+    """Reuse the citizen known by this e-mail in this commune, refreshing what they gave."""
+    email = details.email.strip().lower() if details.email else None
+    citizen = None
+    if email:
+        citizen = session.scalars(
+            select(Citizen)
+            .where(Citizen.commune_id == commune_id, Citizen.email == email)
+            .order_by(Citizen.id)
+            .limit(1)
+        ).first()
+    if citizen is None:
+        citizen = Citizen(commune_id=commune_id, email=email, last_name=details.last_name.strip())
+        session.add(citizen)
+    citizen.first_name = details.first_name.strip()
+    citizen.last_name = details.last_name.strip()
+    citizen.phone = (details.phone or "").strip() or citizen.phone
+    citizen.address = (details.address or "").strip() or citizen.address
+    return citizen
+
+
+def _unused_tracking_code(session: Session, commune_id: int) -> str:
+    while True:
+        code = new_tracking_code()
+        taken = session.scalar(
+            select(Ticket.id).where(Ticket.commune_id == commune_id, Ticket.tracking_code == code)
+        )
+        if taken is None:
+            return code
+
+
+def _subject_from(description: str, category) -> str:  # type: ignore[no-untyped-def]
+    first_line = description.strip().splitlines()[0] if description.strip() else ""
+    if len(first_line) > 80:
+        first_line = first_line[:77].rsplit(" ", 1)[0] + "…"
+    if category is not None:
+        return f"{category.label} : {first_line}" if first_line else category.label
+    return first_line or "Demande"
