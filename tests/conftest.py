@@ -31,16 +31,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("AIGUILLAGE_TEST_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    schema = None
     engine = create_engine(url)
     if engine.dialect.name == "postgresql":
+        # A private schema per run, so parallel runs on one database never collide.
+        schema = f"aiguillage_test_{os.getpid()}"
         with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        separator = "&" if "?" in url else "?"
+        url = f"{url}{separator}options=-csearch_path%3D{schema}"
     from ticketing.migrate import upgrade
 
     upgrade(url)
     yield url
+    if schema is not None:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ def _demo(_args: argparse.Namespace) -> int:
     with app.app_context():
         accounts = create_demo_accounts(db.session, app.extensions["aiguillage"].commune_ids)
         db.session.commit()
-    print("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    print(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for account in accounts:
         print(f"  {account.commune:28} {account.email:40} {account.title}")
     return 0
@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

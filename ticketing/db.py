@@ -23,7 +23,11 @@ def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and SQLAlchemy's documented pysqlite SAVEPOINT fix.
 
     pysqlite starts transactions lazily by itself, which breaks SAVEPOINT; we
-    let SQLAlchemy emit BEGIN instead.
+    let SQLAlchemy emit the BEGIN instead. It is IMMEDIATE: a deferred
+    transaction that reads then writes fails at once with "database is locked"
+    when another writer got there first, whereas IMMEDIATE waits its turn
+    (busy_timeout). SQLite thus serialises transactions; PostgreSQL is the
+    database for deployments with real concurrency.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -40,4 +44,4 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -78,6 +78,7 @@ class _LineMap:
 
     def __init__(self, node: yaml.Node | None):
         self.lines: dict[Path_, int] = {}
+        self.duplicates: list[tuple[Path_, int]] = []
         if node is not None:
             self._walk(node, ())
 
@@ -86,6 +87,8 @@ class _LineMap:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 child = (*path, str(key.value))
+                if child in self.lines:
+                    self.duplicates.append((child, key.start_mark.line + 1))
                 self.lines[child] = key.start_mark.line + 1
                 self._walk(value, child)
         elif isinstance(node, yaml.SequenceNode):
@@ -102,7 +105,7 @@ class _LineMap:
 def _read_yaml(file: Path) -> tuple[Any, _LineMap]:
     text = file.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(text), _LineMap(yaml.compose(text))
+        data, lines = yaml.safe_load(text), _LineMap(yaml.compose(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -110,6 +113,13 @@ def _read_yaml(file: Path) -> tuple[Any, _LineMap]:
         raise ConfigInvalid(
             [ConfigProblem(file, line, f"not valid YAML: {problem} (check indentation and quotes)")]
         ) from exc
+    if lines.duplicates:
+        # YAML would silently keep the last value: say so instead.
+        raise ConfigInvalid([
+            ConfigProblem(file, line, f"{_describe(path)}: key written twice; keep only one")
+            for path, line in lines.duplicates
+        ])
+    return data, lines
 
 
 def _describe(loc: tuple[str | int, ...]) -> str:
@@ -197,13 +207,26 @@ def _cross_check(folder: Path, parsed: dict[str, tuple[Any, _LineMap]]) -> list[
     def check(name: str, path: Path_, code: str | None, known: dict | set, what: str) -> None:
         if code is not None and code not in known:
             listing = ", ".join(sorted(known))
+            plural = "categories" if what == "category" else f"{what}s"
             problems.append(
                 ConfigProblem(
                     folder / name,
                     parsed[name][1].line_of(path),
-                    f"{_describe(path)}: unknown {what} {code!r}; known {what}s: {listing}",
+                    f"{_describe(path)}: unknown {what} {code!r}; known {plural}: {listing}",
                 )
             )
+
+    for name, key in (("services.yaml", "services"), ("categories.yaml", "categories"),
+                      ("templates.yaml", "templates"), ("roles.yaml", "roles")):
+        seen: set[str] = set()
+        for i, item in enumerate(getattr(parsed[name][0], key)):
+            if item.code in seen:
+                problems.append(ConfigProblem(
+                    folder / name, parsed[name][1].line_of((key, i, "code")),
+                    f"{key}[{i}].code: {item.code!r} is used twice; codes must be unique"))
+            seen.add(item.code)
+    if problems:
+        return problems  # references cannot be checked against ambiguous codes
 
     commune: Commune = parsed["commune.yaml"][0].commune
     services = {s.code for s in parsed["services.yaml"][0].services}

@@ -6,7 +6,6 @@ Each file of ``config/communes/<slug>/`` is validated by the model named in
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -118,10 +117,6 @@ class Service(Strict):
 class ServicesFile(Strict):
     services: Annotated[list[Service], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_codes(self) -> ServicesFile:
-        _require_unique([s.code for s in self.services], "service")
-        return self
 
 
 # --- categories.yaml ----------------------------------------------------------
@@ -167,10 +162,6 @@ class Category(Strict):
 class CategoriesFile(Strict):
     categories: Annotated[list[Category], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_codes(self) -> CategoriesFile:
-        _require_unique([c.code for c in self.categories], "category")
-        return self
 
 
 # --- routing.yaml -------------------------------------------------------------
@@ -179,7 +170,7 @@ class CategoriesFile(Strict):
 class RoutingCondition(Strict):
     categories: list[Code] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list)
-    keywords_any: list[str] = Field(default_factory=list)
+    keywords_any: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> RoutingCondition:
@@ -213,6 +204,8 @@ class DeadlineRule(Strict):
     categories: list[Code] = Field(default_factory=list)
     answer: Delay
     acknowledgement: Delay = Delay(days=1, unit=DayUnit.WORKING)
+    # Marianne counts letters from the sending date plus postal transit; the CRPA from receipt.
+    count_from: Literal["receipt", "sending"] = "receipt"
     transit_days: Annotated[int, Field(ge=0, le=30)] = 0
 
 
@@ -248,10 +241,6 @@ class ReplyTemplate(Strict):
 class TemplatesFile(Strict):
     templates: list[ReplyTemplate] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_codes(self) -> TemplatesFile:
-        _require_unique([t.code for t in self.templates], "template")
-        return self
 
 
 # --- roles.yaml ---------------------------------------------------------------
@@ -291,10 +280,6 @@ class Role(Strict):
 class RolesFile(Strict):
     roles: Annotated[list[Role], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_codes(self) -> RolesFile:
-        _require_unique([r.code for r in self.roles], "role")
-        return self
 
 
 FILE_MODELS: dict[str, type[Strict]] = {
@@ -307,13 +292,3 @@ FILE_MODELS: dict[str, type[Strict]] = {
     "roles.yaml": RolesFile,
 }
 
-
-def _require_unique(codes: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for code in codes:
-        if code in seen:
-            raise ValueError(f"{what} code {code!r} is used twice; codes must be unique")
-        seen.add(code)
-
-
-TEMPLATE_VARIABLE = re.compile(r"{{\s*([a-z_]+)")

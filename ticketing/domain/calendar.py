@@ -1,4 +1,4 @@
-"""Which days a commune is open: French public holidays for its subdivision plus its own closures."""
+"""Which days a commune is open: French public holidays of its subdivision, plus its closures."""
 
 from __future__ import annotations
 

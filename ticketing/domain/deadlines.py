@@ -77,8 +77,9 @@ def compute_deadlines(
 ) -> Deadlines:
     """Due dates for a request received at ``received_at``.
 
-    When the sending date of a letter is known, the answer delay runs from that
-    date plus the rule's transit days (Marianne); otherwise from receipt. The
+    A rule with ``count_from: sending`` runs the answer delay from the sending
+    date plus its transit days when that date is known (Marianne); otherwise
+    the delay runs from receipt. The
     acknowledgement delay always runs from receipt. ``paused_days``
     (days spent waiting for the citizen) push the answer date back.
     """
@@ -86,7 +87,7 @@ def compute_deadlines(
     received_on = local_date(received_at, timezone)
     roll = rules.calendar.roll_forward_to_open_day
     answer_start = received_on
-    if sent_on is not None:
+    if sent_on is not None and rule.count_from == "sending":
         answer_start = sent_on + timedelta(days=rule.transit_days)
     answer_due = add_delay(answer_start, rule.answer, calendar, roll)
     if paused_days:

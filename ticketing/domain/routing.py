@@ -16,16 +16,22 @@ class RoutingDecision:
     priority: str | None = None
 
 
+_SAME_AS = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " ", "œ": "oe", "æ": "ae"})
+
+
 def fold(text: str) -> str:
-    """Lower-case ``text`` and strip accents, so 'Réverbère' matches 'reverbere'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower-case, strip accents, unify apostrophes and hyphens: 'Nid-de-poule' ~ 'nid de poule'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SAME_AS))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _mentions(text: str, keyword: str) -> bool:
-    """Whole-word match of ``keyword`` (a word or phrase) with an optional plural 's'/'x'."""
-    pattern = r"\b" + re.escape(fold(keyword)) + r"[sx]?\b"
-    return re.search(pattern, text) is not None
+    """Whole-word match of ``keyword`` (a word or phrase), each word with an optional plural."""
+    words = fold(keyword).split()
+    if not words:
+        return False
+    pattern = r"\s+".join(re.escape(word) + r"[sx]?" for word in words)
+    return re.search(r"\b" + pattern + r"\b", text) is not None
 
 
 def rule_matches(rule: RoutingRule, channel: str, category: str | None, folded_text: str) -> bool:

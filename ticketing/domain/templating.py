@@ -7,7 +7,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -30,10 +30,22 @@ def template_error(source: str) -> str | None:
     """Why ``source`` would fail when an agent uses it, or None if it renders."""
     try:
         render_text(source, sample_context())
+    except UndefinedError as exc:
+        return f"{exc.message}; {_attributes_hint()}"
     except TemplateError as exc:
         line = f" (line {exc.lineno} of the template)" if getattr(exc, "lineno", None) else ""
         return f"{exc.message or exc}{line}"
+    except Exception as exc:  # noqa: BLE001 - e.g. a filter applied to the wrong type
+        return f"{type(exc).__name__}: {exc}"
     return None
+
+
+def _attributes_hint() -> str:
+    parts = []
+    for name, value in sample_context().items():
+        if isinstance(value, SimpleNamespace):
+            parts.append(f"{name} has {', '.join(vars(value))}")
+    return "; ".join(parts)
 
 
 def sample_context() -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Database tables of Aiguillage (SQLAlchemy 2 declarative models)."""
 
+from ticketing import tenancy  # noqa: F401  (installs the commune filter on every session)
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
@@ -13,7 +14,6 @@ from ticketing.models.ticket import (
     ThreadEntry,
     Ticket,
 )
-from ticketing import tenancy  # noqa: F401  (installs the commune filter on every session)
 
 __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",

@@ -1,1 +1,1 @@
-"""Use cases: the only functions that change state. Web views, mail intake, CLI and jobs call them."""
+"""Use cases: the only functions that change state; web, mail intake, CLI and jobs call them."""
