@@ -1,0 +1,36 @@
+"""French labels shown to people for the codes stored in the database (status, channel)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ticketing.config.schema import Channel
+from ticketing.models.ticket import Status
+
+STATUS_LABELS = {
+    Status.NEW: _l("Reçue"),
+    Status.IN_PROGRESS: _l("En cours de traitement"),
+    Status.WAITING_CITIZEN: _l("En attente de votre réponse"),
+    Status.ANSWERED: _l("Répondue"),
+    Status.CLOSED: _l("Clôturée"),
+}
+
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Formulaire en ligne"),
+    Channel.EMAIL: _l("Courriel"),
+    Channel.LETTER: _l("Courrier"),
+    Channel.PHONE: _l("Téléphone"),
+    Channel.COUNTER: _l("Accueil"),
+}
+
+
+def status_label(status: str) -> str:
+    """The French label of a ticket status; the raw code if it is unknown."""
+    label = STATUS_LABELS.get(status)  # type: ignore[call-overload]
+    return str(label) if label is not None else status
+
+
+def channel_label(channel: str) -> str:
+    """The French label of a channel; the raw code if it is unknown."""
+    label = CHANNEL_LABELS.get(channel)  # type: ignore[call-overload]
+    return str(label) if label is not None else channel
