@@ -1,5 +1,309 @@
-"""The agent side: login, service queues, ticket view and actions."""
+"""The agent side: login, service queues, ticket view and actions (thin views over use cases)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from jinja2 import TemplateError
+from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response
+
+from ticketing.domain.deadlines import local_date
+from ticketing.models import Attachment, AuditEvent, Status, Ticket, utcnow
+from ticketing.operations.accounts import authenticate
+from ticketing.operations.attachments import blob_path
+from ticketing.operations.events import Actor
+from ticketing.operations.tickets import (
+    add_note,
+    assign,
+    render_reply_template,
+    reply_to_citizen,
+    set_status,
+)
+from ticketing.web.agent_forms import (
+    LoginForm,
+    NoteForm,
+    ReplyForm,
+    StatusForm,
+    agent_status_label,
+)
+from ticketing.web.auth import (
+    check_ticket,
+    current_agent,
+    guard_agent_area,
+    local_path,
+    permissions_on_ticket,
+    require,
+    services_in_view,
+    sign_in,
+)
+from ticketing.web.extensions import db, limiter
+from ticketing.web.labels import channel_label
+from ticketing.web.queries import STATUS_FILTERS, QueueFilter, queue_page, ticket_history
+from ticketing.web.registry import current_commune, registry
+from ticketing.web.themes import render_page
 
 bp = Blueprint("agent", __name__, url_prefix="/<commune>/agent")
+
+OPEN_ENDPOINTS = {"agent.login"}
+
+STATUS_FILTER_LABELS = {"open": _l("À traiter (reçues, en cours, en attente)"),
+                        "all": _l("Tous les statuts")}
+
+PRIORITY_LABELS = {"low": _l("Basse"), "normal": _l("Normale"), "high": _l("Haute"),
+                   "urgent": _l("Urgente")}
+
+ACTION_LABELS = {
+    "ticket.created": _l("Demande enregistrée"),
+    "acknowledgement.queued": _l("Accusé de réception préparé"),
+    "ticket.replied": _l("Réponse envoyée à l'usager"),
+    "ticket.noted": _l("Note interne ajoutée"),
+    "ticket.status_changed": _l("Statut modifié"),
+    "ticket.assigned": _l("Affectation modifiée"),
+    "mail.sent": _l("Courriel envoyé"),
+    "mail.failed": _l("Échec de l'envoi d'un courriel"),
+}
+
+
+@bp.before_request
+def _guard() -> Any:
+    if request.endpoint in OPEN_ENDPOINTS:
+        current_commune()  # an unknown commune has no login page either
+        return None
+    return guard_agent_area()
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {"status_label": agent_status_label, "channel_label": channel_label,
+            "date_fr": date_fr, "datetime_fr": datetime_fr}
+
+
+def date_fr(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def datetime_fr(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(current_commune().timezone))
+    return local.strftime("%d/%m/%Y à %H:%M")
+
+
+def _today() -> date:
+    return local_date(utcnow(), current_commune().timezone)
+
+
+def _actor() -> Actor:
+    return Actor.agent(current_agent(), request.remote_addr)
+
+
+def _back_to(ticket: Ticket) -> Response:
+    return redirect(url_for(".ticket", number=ticket.number), 303)
+
+
+# --- sign in and out -------------------------------------------------------------------
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit(lambda: registry().settings.login_limit, methods=["POST"])
+def login() -> Any:
+    ctx = current_commune()
+    target = local_path(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target or url_for(".queue"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        agent = authenticate(db.session, ctx.commune_id, form.email.data or "",
+                             form.password.data or "", request.remote_addr)
+        db.session.commit()  # the attempt is audited, failed or not
+        if agent is not None:
+            sign_in(agent)
+            flash(_("Bonjour %(name)s, vous êtes connecté(e).", name=agent.full_name), "success")
+            return redirect(target or url_for(".queue"), 303)
+        error = _("Adresse ou mot de passe incorrect.")
+    status = 200 if error is None and not form.errors else 422
+    return render_page("agent/login.html", form=form, error=error, next=target), status
+
+
+@bp.post("/deconnexion")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("Vous êtes déconnecté(e)."), "success")
+    return redirect(url_for(".login"), 303)
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(_error: TooManyRequests) -> tuple[str, int]:
+    return render_page("agent/too_many.html"), 429
+
+
+# --- the queue -------------------------------------------------------------------------
+
+
+@bp.get("/")
+def queue() -> str:
+    ctx = current_commune()
+    services = services_in_view()
+    flt = QueueFilter.from_args(request.args, services)
+    today = _today()
+    page = queue_page(db.session, ctx.commune_id, services, flt, today, current_agent().id)
+    service_options = sorted(((code, ctx.config.services[code].name) for code in services),
+                             key=lambda option: option[1])
+    status_options = [(code, STATUS_FILTER_LABELS.get(code) or agent_status_label(code))
+                      for code in STATUS_FILTERS]
+    return render_page("agent/queue.html", page=page, flt=flt, today=today,
+                       services=ctx.config.services, categories=ctx.config.categories,
+                       service_options=service_options, status_options=status_options)
+
+
+# --- one ticket ------------------------------------------------------------------------
+
+
+@bp.get("/tickets/<number>")
+@require("view")
+def ticket(ticket: Ticket) -> Any:
+    allowed = permissions_on_ticket(ticket)
+    reply_form = ReplyForm()
+    chosen = request.args.get("modele") or ""
+    if chosen and "reply" in allowed:
+        codes = {t.code for t in current_commune().config.templates_for(ticket.service_code)}
+        if chosen not in codes:
+            flash(_("Ce modèle n'existe pas pour ce service."), "error")
+        else:
+            try:
+                reply_form.subject.data, reply_form.body.data = render_reply_template(
+                    current_commune(), ticket, current_agent(), chosen)
+            except TemplateError:
+                flash(_("Ce modèle ne peut pas être utilisé : signalez-le à "
+                        "l'administrateur."), "error")
+    return _ticket_page(ticket, allowed, reply_form=reply_form, chosen_template=chosen)
+
+
+@bp.post("/tickets/<number>/reponse")
+@require("reply")
+def reply(ticket: Ticket) -> Any:
+    allowed = permissions_on_ticket(ticket)
+    form = ReplyForm()
+    form.limit_statuses(ticket.status, allowed)
+    if not form.validate():
+        return _ticket_page(ticket, allowed, reply_form=form, status=422)
+    reply_to_citizen(db.session, current_commune(), ticket, current_agent(),
+                     form.body.data or "", _actor(), subject=form.subject.data or "",
+                     new_status=Status(form.status.data))
+    db.session.commit()
+    if ticket.citizen.email:
+        flash(_("Réponse enregistrée ; elle part par courriel à l'usager."), "success")
+    else:
+        flash(_("Réponse enregistrée. L'usager n'a pas d'adresse électronique : "
+                "envoyez-la par courrier."), "success")
+    return _back_to(ticket)
+
+
+@bp.post("/tickets/<number>/note")
+@require("note")
+def note(ticket: Ticket) -> Any:
+    form = NoteForm()
+    if not form.validate():
+        return _ticket_page(ticket, permissions_on_ticket(ticket), note_form=form, status=422)
+    add_note(db.session, ticket, current_agent(), form.body.data or "", _actor())
+    db.session.commit()
+    flash(_("Note interne enregistrée."), "success")
+    return _back_to(ticket)
+
+
+@bp.post("/tickets/<number>/statut")
+@require("change_status")
+def change_status(ticket: Ticket) -> Any:
+    allowed = permissions_on_ticket(ticket)
+    form = StatusForm()
+    form.limit_statuses(ticket.status, allowed)
+    if not form.validate():
+        if form.status.data in set(Status):
+            abort(403)  # a real status, but not one this agent may set now
+        return _ticket_page(ticket, allowed, status_form=form, status=422)
+    new_status = Status(form.status.data)
+    set_status(db.session, ticket, new_status, _actor())
+    db.session.commit()
+    flash(_("Statut modifié : %(status)s.", status=agent_status_label(new_status)), "success")
+    return _back_to(ticket)
+
+
+@bp.post("/tickets/<number>/prise-en-charge")
+@require("reply", "assign")
+def take(ticket: Ticket) -> Response:
+    assign(db.session, ticket, current_agent(), _actor())
+    db.session.commit()
+    flash(_("Vous avez pris en charge cette demande."), "success")
+    return _back_to(ticket)
+
+
+@bp.get("/pieces/<public_id>")
+def attachment(public_id: str) -> Response:
+    found = db.session.scalars(
+        select(Attachment).where(Attachment.public_id == public_id)).first()
+    if found is None:
+        abort(404)
+    check_ticket(found.ticket, "view")
+    path = blob_path(registry().settings.attachments_dir, found.sha256)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _ticket_page(
+    ticket: Ticket, allowed: set[str], reply_form: ReplyForm | None = None,
+    note_form: NoteForm | None = None, status_form: StatusForm | None = None,
+    chosen_template: str = "", status: int = 200,
+) -> tuple[str, int]:
+    config = current_commune().config
+    reply_form = reply_form or ReplyForm(formdata=None)
+    reply_form.limit_statuses(ticket.status, allowed)
+    status_form = status_form or StatusForm(formdata=None)
+    status_form.limit_statuses(ticket.status, allowed)
+    category = config.categories.get(ticket.category_code or "")
+    field_labels = {f.name: f.label for f in category.extra_fields} if category else {}
+    can_take = bool(allowed & {"reply", "assign"}) and ticket.assignee_id != current_agent().id
+    page = render_page(
+        "agent/ticket.html", ticket=ticket, category=category,
+        service=config.services.get(ticket.service_code),
+        extra_fields=[(field_labels.get(k, k), v) for k, v in ticket.extra_fields.items()],
+        priority_labels=PRIORITY_LABELS,
+        history=[_describe(e) for e in ticket_history(db.session, ticket)],
+        overdue=ticket.is_open and ticket.answer_due_on < _today(),
+        can={"reply": "reply" in allowed and bool(reply_form.status.choices),
+             "note": "note" in allowed,
+             "change_status": "change_status" in allowed and bool(status_form.status.choices),
+             "take": can_take},
+        templates=config.templates_for(ticket.service_code), chosen_template=chosen_template,
+        reply_form=reply_form, note_form=note_form or NoteForm(formdata=None),
+        status_form=status_form,
+    )
+    return page, status
+
+
+def _describe(event: AuditEvent) -> dict[str, Any]:
+    """One line of the history: when, who, what (in French where we know the action)."""
+    detail = ""
+    before, after = event.before or {}, event.after or {}
+    if "status" in after:
+        old, new = before.get("status", ""), after["status"]
+        detail = f"{agent_status_label(old)} → {agent_status_label(new)}"
+    elif event.action == "ticket.replied":
+        detail = after.get("subject", "")
+    label = ACTION_LABELS.get(event.action)
+    return {"when": datetime_fr(event.created_at), "actor": event.actor_label,
+            "action": str(label) if label else event.action, "detail": detail}

@@ -1,0 +1,86 @@
+"""Forms of the agent side (CSRF-protected by Flask-WTF)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ticketing.models import Status
+from ticketing.operations.tickets import STATUS_AFTER_REPLY
+from ticketing.web.labels import status_label
+
+
+class AgentForm(FlaskForm):
+    class Meta:
+        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Any:
+            # partials/field.html passes None for absent attributes, which WTForms would
+            # print as the string "None" (aria-describedby="None").
+            kept = {key: value for key, value in render_kw.items() if value is not None}
+            return super().render_field(field, kept)  # type: ignore[misc]
+
+
+class LoginForm(AgentForm):
+    email = StringField(_l("Adresse électronique"),
+                        validators=[DataRequired(_l("Indiquez votre adresse électronique.")),
+                                    Length(max=254)])
+    password = PasswordField(_l("Mot de passe"),
+                             validators=[DataRequired(_l("Indiquez votre mot de passe.")),
+                                         Length(max=200)])
+
+
+def allowed_targets(current: str, allowed: set[str], targets: Iterable[Status]) -> list[Status]:
+    """The statuses among ``targets`` an agent with ``allowed`` may move a ticket to:
+    closing needs "close", taking a closed ticket out of "closed" needs "reopen"."""
+    keep = []
+    for target in targets:
+        if target == Status.CLOSED and current != Status.CLOSED and "close" not in allowed:
+            continue
+        if current == Status.CLOSED and target != Status.CLOSED and "reopen" not in allowed:
+            continue
+        keep.append(target)
+    return keep
+
+
+# labels.py words statuses for the citizen; agents read about the citizen instead.
+AGENT_STATUS_LABELS = {Status.WAITING_CITIZEN: _l("En attente de l'usager")}
+
+
+def agent_status_label(status: str) -> str:
+    label = AGENT_STATUS_LABELS.get(status)  # type: ignore[call-overload]
+    return str(label) if label is not None else status_label(status)
+
+
+def _status_choices(statuses: Iterable[str]) -> list[tuple[str, str]]:
+    return [(str(s), agent_status_label(s)) for s in statuses]
+
+
+class ReplyForm(AgentForm):
+    # Ids are unique on the ticket page, which holds several forms.
+    subject = StringField(_l("Objet (facultatif)"), id="reponse-objet",
+                          validators=[Optional(), Length(max=300)])
+    body = TextAreaField(_l("Réponse à l'usager"), id="reponse-texte",
+                         validators=[DataRequired(_l("Écrivez la réponse.")),
+                                     Length(max=20000)])
+    status = SelectField(_l("Statut après la réponse"), id="reponse-statut",
+                         default=Status.ANSWERED.value)
+
+    def limit_statuses(self, current: str, allowed: set[str]) -> None:
+        self.status.choices = _status_choices(allowed_targets(current, allowed, STATUS_AFTER_REPLY))
+
+
+class NoteForm(AgentForm):
+    body = TextAreaField(_l("Note interne"), id="note-texte",
+                         validators=[DataRequired(_l("Écrivez la note.")), Length(max=20000)])
+
+
+class StatusForm(AgentForm):
+    status = SelectField(_l("Nouveau statut"), id="nouveau-statut")
+
+    def limit_statuses(self, current: str, allowed: set[str]) -> None:
+        targets = [s for s in Status if s != current]
+        self.status.choices = _status_choices(allowed_targets(current, allowed, targets))
