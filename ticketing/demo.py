@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketing.models import Agent
-from ticketing.operations.accounts import create_agent
+from ticketing.operations.accounts import create_agent, hash_password
 from ticketing.operations.events import Actor
 
 DEMO_PASSWORD = "demo-aiguillage-2026"
@@ -39,9 +40,16 @@ DEMO_ACCOUNTS = (
 )
 
 
+@lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    """Argon2 is slow on purpose; every demo account shares one password, so hash it once."""
+    return hash_password(DEMO_PASSWORD)
+
+
 def create_demo_accounts(session: Session, commune_ids: dict[str, int]) -> list[DemoAccount]:
     """Create the demo accounts that are missing; return those of the communes present."""
     created = []
+    shared_hash = _demo_password_hash()
     for account in DEMO_ACCOUNTS:
         commune_id = commune_ids.get(account.commune)
         if commune_id is None:
@@ -52,6 +60,6 @@ def create_demo_accounts(session: Session, commune_ids: dict[str, int]) -> list[
         if exists is None:
             create_agent(session, commune_id, account.email, account.full_name, DEMO_PASSWORD,
                          Actor.system("démonstration"), title=account.title,
-                         memberships=list(account.memberships))
+                         memberships=list(account.memberships), password_hash=shared_hash)
         created.append(account)
     return created

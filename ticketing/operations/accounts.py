@@ -32,10 +32,12 @@ def create_agent(
     actor: Actor,
     title: str = "",
     memberships: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    password_hash: str | None = None,
 ) -> Agent:
+    """Create an agent; ``password_hash`` (already hashed) spares the hashing of ``password``."""
     agent = Agent(
         commune_id=commune_id, email=email.strip().lower(), full_name=full_name, title=title,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
     )
     agent.memberships = [
         Membership(commune_id=commune_id, service_code=service, role_code=role)

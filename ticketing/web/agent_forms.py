@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ticketing.models import Status
@@ -16,12 +15,7 @@ from ticketing.web.labels import status_label
 
 
 class AgentForm(FlaskForm):
-    class Meta:
-        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Any:
-            # partials/field.html passes None for absent attributes, which WTForms would
-            # print as the string "None" (aria-describedby="None").
-            kept = {key: value for key, value in render_kw.items() if value is not None}
-            return super().render_field(field, kept)  # type: ignore[misc]
+    """Base of the agent forms (CSRF from Flask-WTF)."""
 
 
 class LoginForm(AgentForm):

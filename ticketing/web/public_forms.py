@@ -62,12 +62,7 @@ def _french_phone(_form: FlaskForm, field: Field) -> None:
 
 
 class PublicForm(FlaskForm):
-    class Meta:
-        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Any:
-            # The shared field macro passes None for absent attributes; WTForms would
-            # print them as the string "None" (aria-describedby="None").
-            kept = {key: value for key, value in render_kw.items() if value is not None}
-            return super().render_field(field, kept)  # type: ignore[misc]
+    """Base of the public forms (CSRF from Flask-WTF)."""
 
 
 class RequestForm(PublicForm):
