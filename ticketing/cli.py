@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ticketing.config import ConfigInvalid, load_all, load_commune
 from ticketing.settings import Settings
+from ticketing.web.errors import DatabaseNotReady
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Invalid configuration; Aiguillage will not start:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except DatabaseNotReady as exc:
+        print(f"Aiguillage will not start: {exc}", file=sys.stderr)
         return 2
 
 

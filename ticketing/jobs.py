@@ -3,29 +3,45 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
-from flask_mail import Message
+from flask import Flask, current_app
+from flask_mail import Connection, Message
 
 from ticketing.models import OutboxMessage
 from ticketing.operations.outbox import DrainReport, drain_outbox
-from ticketing.web.extensions import db, mail
+from ticketing.web.extensions import db
 
 log = logging.getLogger(__name__)
 
 
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout: a mute server must not hang the job."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        factory = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = factory(self.mail.server, self.mail.port, timeout=SMTP_TIMEOUT_SECONDS)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
 def send_with_flask_mail(message: OutboxMessage) -> None:
     """Deliver one outbox message through Flask-Mail (needs an app context)."""
-    mail.send(
-        Message(
+    with _TimedConnection(current_app.extensions["mail"]) as connection:
+        connection.send(Message(
             subject=message.subject,
             recipients=[message.to_address],
             body=message.body_text,
             reply_to=message.reply_to,
             extra_headers=dict(message.headers or {}),
-        )
-    )
+        ))
 
 
 def run_outbox(app: Flask) -> DrainReport:

@@ -33,6 +33,7 @@ class Settings:
     tracking_limit: str
     login_limit: str
     outbox_interval_seconds: int
+    proxy_hops: int
 
     @property
     def attachments_dir(self) -> Path:
@@ -61,6 +62,9 @@ class Settings:
             tracking_limit=_env("TRACKING_LIMIT", "10 per 10 minutes"),
             login_limit=_env("LOGIN_LIMIT", "10 per 10 minutes"),
             outbox_interval_seconds=int(_env("OUTBOX_INTERVAL_SECONDS", "20")),
+            # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted,
+            # so rate limits count citizens, not the proxy.
+            proxy_hops=int(_env("PROXY_HOPS", "0")),
         )
 
 

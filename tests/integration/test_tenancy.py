@@ -10,7 +10,9 @@ from ticketing.tenancy import scoped_to
 from ticketing.web.extensions import db
 
 
-def test_scoped_session_sees_only_its_commune(app, file_request, demo_ctx, other_ctx):  # type: ignore[no-untyped-def]
+def test_scoped_session_sees_only_its_commune(  # type: ignore[no-untyped-def]
+    app, file_request, demo_ctx, other_ctx
+):
     file_request()
     file_request()
     file_request(commune="trifouillis-les-oies")
@@ -26,7 +28,9 @@ def test_scoped_session_sees_only_its_commune(app, file_request, demo_ctx, other
             assert db.session.scalar(select(func.count(Ticket.id))) == 2
 
 
-def test_scoped_bulk_update_cannot_touch_another_commune(app, file_request, demo_ctx, other_ctx):  # type: ignore[no-untyped-def]  # noqa: E501
+def test_scoped_bulk_update_cannot_touch_another_commune(  # type: ignore[no-untyped-def]
+    app, file_request, demo_ctx, other_ctx
+):
     file_request()
     file_request(commune="trifouillis-les-oies")
     with app.app_context():
@@ -37,7 +41,9 @@ def test_scoped_bulk_update_cannot_touch_another_commune(app, file_request, demo
         assert priorities == {other_ctx.commune_id: "urgent", demo_ctx.commune_id: "normal"}
 
 
-def test_scoped_session_refuses_to_write_another_communes_row(app, file_request, demo_ctx, other_ctx):  # type: ignore[no-untyped-def]
+def test_scoped_session_refuses_to_write_another_communes_row(  # type: ignore[no-untyped-def]
+    app, file_request, demo_ctx, other_ctx
+):
     number, _ = file_request()
     with app.app_context():
         ticket = db.session.scalars(select(Ticket).where(Ticket.number == number)).one()

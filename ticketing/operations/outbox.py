@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ticketing.models import OutboxMessage, OutboxStatus, Ticket, utcnow
 from ticketing.operations.events import Actor, record_event
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 16  # with the 6-hour cap: about two days of outage before giving up
 LOOP_HEADER = "X-Aiguillage-Loop"
 
 Sender = Callable[[OutboxMessage], None]
@@ -67,6 +67,7 @@ def drain_outbox(
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(batch)
+        .with_for_update(skip_locked=True)  # PostgreSQL: two drainers never take one message
     ).all()
     for message in due:
         message.attempts += 1

@@ -6,18 +6,16 @@ from typing import Any
 
 from flask import Flask, g, request
 from sqlalchemy import inspect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ticketing.config import CommuneConfig, load_all
 from ticketing.operations.communes import sync_communes
 from ticketing.settings import Settings
 from ticketing.tenancy import scope_session
+from ticketing.web.errors import DatabaseNotReady
 from ticketing.web.extensions import babel, csrf, db, limiter, login_manager, mail
 from ticketing.web.registry import Registry
 from ticketing.web.security import install_security_headers
-
-
-class DatabaseNotReady(RuntimeError):
-    """The schema is missing or old: run ``aiguillage db upgrade``."""
 
 
 def create_app(
@@ -31,6 +29,10 @@ def create_app(
     settings.attachments_dir.mkdir(parents=True, exist_ok=True)
 
     app = Flask(__name__, static_folder=None, template_folder=None)
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,

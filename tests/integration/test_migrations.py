@@ -1,0 +1,55 @@
+"""The Alembic migrations build exactly the schema the models describe (an ``alembic check``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from ticketing.migrate import current_heads, expected_heads, upgrade
+from ticketing.models import Base
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_on_an_empty_database_creates_every_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    assert _tables(url) == set()
+
+    upgrade(url)
+
+    assert _tables(url) == set(Base.metadata.tables)
+    assert current_heads(url) == expected_heads()
+
+
+def test_upgrade_twice_is_harmless(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twice.sqlite3'}"
+    upgrade(url)
+    upgrade(url)
+    assert current_heads(url) == expected_heads()
+
+
+def test_test_database_is_at_head_with_the_models_tables(database_url: str) -> None:
+    assert current_heads(database_url) == expected_heads()
+    assert _tables(database_url) == set(Base.metadata.tables)
+
+
+def test_models_and_migrations_agree(database_url: str) -> None:
+    """No difference left for autogenerate: a model change needs its migration."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "target_metadata": Base.metadata})
+            diff = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], "models differ from the migrations; run alembic revision --autogenerate"
