@@ -43,7 +43,8 @@ run: venv
 	else \
 	  echo "Port $(MAILSINK_PORT) is in use: outgoing mail goes to whatever listens there."; \
 	fi; \
-	$(BIN)/aiguillage serve --host $(HOST) --port $(PORT)
+	AIGUILLAGE_SMTP_PORT=$${AIGUILLAGE_SMTP_PORT:-$(MAILSINK_PORT)} \
+	  $(BIN)/aiguillage serve --host $(HOST) --port $(PORT)
 
 # A debugging SMTP server that prints every message it receives.
 mailsink: venv
