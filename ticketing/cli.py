@@ -87,6 +87,101 @@ def _outbox_drain(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _usage_error(message: str) -> int:
+    print(f"aiguillage: {message}", file=sys.stderr)
+    return 2
+
+
+def _deadlines_due(args: argparse.Namespace) -> int:
+    """The engine's due dates for one request, as an administrator checks deadlines.yaml."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from ticketing.config.schema import Channel
+    from ticketing.domain.deadlines import compute_deadlines
+
+    folder = Settings.from_environment().config_dir / "communes" / args.commune
+    if not (folder / "commune.yaml").is_file():
+        return _usage_error(f"unknown commune {args.commune!r} (no folder {folder})")
+    config = load_commune(folder)
+    if args.channel not in set(Channel):
+        return _usage_error(f"unknown channel {args.channel!r}; use one of "
+                            f"{', '.join(c.value for c in Channel)}")
+    category = None
+    if args.category is not None:
+        category = config.categories.get(args.category)
+        if category is None:
+            return _usage_error(f"unknown category {args.category!r} in {args.commune}; known: "
+                                f"{', '.join(config.categories)}")
+    try:
+        received = datetime.fromisoformat(args.received)
+        sent = date.fromisoformat(args.sent) if args.sent else None
+    except ValueError as exc:
+        return _usage_error(f"not an ISO 8601 date or date-time: {exc}")
+    if received.tzinfo is None:  # a wall-clock time at the town hall
+        received = received.replace(tzinfo=ZoneInfo(config.commune.timezone))
+    due = compute_deadlines(config.deadlines, config.calendar, config.commune.timezone,
+                            args.channel, args.category, received, sent,
+                            kind=category.kind if category else None)
+    print(f"acknowledgement_due: {due.acknowledgement_due.isoformat()}")
+    print(f"answer_due: {due.answer_due.isoformat()}")
+    return 0
+
+
+def _deadlines_recompute(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ticketing.models import Ticket
+    from ticketing.operations.deadlines import recompute_due_dates
+    from ticketing.operations.events import Actor
+    from ticketing.web.extensions import db
+
+    app = _app()
+    ctx = app.extensions["aiguillage"].context(args.commune)
+    if ctx is None:
+        return _usage_error(f"unknown commune {args.commune!r}")
+    with app.app_context():
+        tickets = None
+        if args.ticket:
+            tickets = db.session.scalars(select(Ticket).where(
+                Ticket.commune_id == ctx.commune_id, Ticket.number == args.ticket)).all()
+            if not tickets:
+                return _usage_error(f"no ticket {args.ticket!r} in {args.commune}")
+        changed = recompute_due_dates(db.session, ctx, Actor.system("administrateur (commande)"),
+                                      tickets)
+        db.session.commit()
+        for ticket in changed:
+            print(f"{ticket.number}: answer_due {ticket.answer_due_on.isoformat()}, "
+                  f"acknowledgement_due {ticket.ack_due_on.isoformat()}")
+        print(f"{len(changed)} ticket(s) changed")
+    return 0
+
+
+def _jobs_run_once(_args: argparse.Namespace) -> int:
+    from ticketing.jobs import run_all_once
+
+    for name, report in run_all_once(_app()).items():
+        print(f"{name}: {report if report is not None else 'skipped (another instance runs it)'}")
+    return 0
+
+
+def _mail_poll(args: argparse.Namespace) -> int:
+    import time
+
+    from ticketing.jobs import run_mail_poll
+
+    app = _app()
+    while True:
+        report = run_mail_poll(app)
+        for mailbox in report.mailboxes:
+            print(mailbox.summary(), flush=True)
+        if not report.mailboxes:
+            print("no mailbox configured (config/communes/<slug>/mailboxes.yaml)")
+        if args.once:
+            return 0 if report.ok else 1
+        time.sleep(app.extensions["aiguillage"].settings.mail_poll_seconds)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiguillage", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +206,33 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", help="outgoing mail").add_subparsers(
         dest="action", required=True)
     outbox.add_parser("drain", help="send due mail once").set_defaults(func=_outbox_drain)
+
+    mail = commands.add_parser("mail", help="incoming mail").add_subparsers(
+        dest="action", required=True)
+    poll = mail.add_parser("poll", help="turn the mail of every mailbox into tickets")
+    poll.add_argument("--once", action="store_true",
+                      help="one pass, then exit 0 if every message was processed or quarantined")
+    poll.set_defaults(func=_mail_poll)
+
+    deadlines = commands.add_parser("deadlines", help="deadline rules").add_subparsers(
+        dest="action", required=True)
+    due = deadlines.add_parser("due", help="print the due dates the rules give a request")
+    due.add_argument("--commune", required=True)
+    due.add_argument("--channel", required=True)
+    due.add_argument("--category")
+    due.add_argument("--received", required=True,
+                     help="ISO date-time; without an offset, the commune's local time")
+    due.add_argument("--sent", help="ISO date a letter was sent (postmark)")
+    due.set_defaults(func=_deadlines_due)
+    recompute = deadlines.add_parser(
+        "recompute", help="recompute open tickets' due dates from the current rules (audited)")
+    recompute.add_argument("--commune", required=True)
+    recompute.add_argument("--ticket", help="one ticket number")
+    recompute.set_defaults(func=_deadlines_recompute)
+
+    jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
+        dest="action", required=True)
+    jobs.add_parser("run-once", help="run every job once").set_defaults(func=_jobs_run_once)
     return parser
 
 

@@ -10,13 +10,16 @@ from flask import Flask, current_app
 from flask_mail import Connection, Message
 
 from ticketing.models import OutboxMessage
+from ticketing.operations.job_lock import job_lock
 from ticketing.operations.outbox import DrainReport, drain_outbox
+from ticketing.operations.reminders import JobReport, run_deadline_jobs
 from ticketing.web.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 SMTP_TIMEOUT_SECONDS = 30
+DEADLINES_INTERVAL_MINUTES = 15  # the jobs are idempotent: a run finds what is newly due
 
 
 class _TimedConnection(Connection):
@@ -34,14 +37,17 @@ class _TimedConnection(Connection):
 
 def send_with_flask_mail(message: OutboxMessage) -> None:
     """Deliver one outbox message through Flask-Mail (needs an app context)."""
+    mail_message = Message(
+        subject=message.subject,
+        recipients=[message.to_address],
+        body=message.body_text,
+        reply_to=message.reply_to,
+        extra_headers=dict(message.headers or {}),
+    )
+    if message.message_id:  # signed: a reply to it finds its ticket (flask_mail has no param)
+        mail_message.msgId = f"<{message.message_id}>"
     with _TimedConnection(current_app.extensions["mail"]) as connection:
-        connection.send(Message(
-            subject=message.subject,
-            recipients=[message.to_address],
-            body=message.body_text,
-            reply_to=message.reply_to,
-            extra_headers=dict(message.headers or {}),
-        ))
+        connection.send(mail_message)
 
 
 def run_outbox(app: Flask) -> DrainReport:
@@ -54,11 +60,49 @@ def run_outbox(app: Flask) -> DrainReport:
         return report
 
 
+def run_deadlines(app: Flask) -> JobReport | None:
+    """Warnings, escalations, alerts and digests; None when another instance is running them."""
+    with app.app_context():
+        with job_lock(db.engine, "deadlines") as acquired:
+            if not acquired:
+                return None
+            registry = app.extensions["aiguillage"]
+            contexts = [registry.context(slug) for slug in registry.configs]
+            report = run_deadline_jobs(db.session, [c for c in contexts if c is not None])
+        if report.total():
+            log.info("deadlines: %s", report)
+        db.session.remove()
+        return report
+
+
+def run_all_once(app: Flask) -> dict[str, object]:
+    """Every job once (``aiguillage jobs run-once``: tests and cron)."""
+    return {"deadlines": run_deadlines(app), "outbox": run_outbox(app)}
+
+
+def run_mail_poll(app: Flask):  # type: ignore[no-untyped-def]
+    """One pass over every configured mailbox (``aiguillage mail poll --once``)."""
+    from mail_ingest.poller import poll_all
+
+    registry = app.extensions["aiguillage"]
+    with app.app_context():
+        contexts = [registry.context(slug) for slug in registry.configs]
+        report = poll_all(db.session, [c for c in contexts if c is not None],
+                          registry.settings.data_dir / "mail")
+        db.session.remove()
+    return report
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """Start the jobs of this process (one process per deployment runs them)."""
     settings = app.extensions["aiguillage"].settings
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(run_outbox, "interval", args=[app], id="outbox",
                       seconds=settings.outbox_interval_seconds, max_instances=1, coalesce=True)
+    scheduler.add_job(run_deadlines, "interval", args=[app], id="deadlines",
+                      minutes=DEADLINES_INTERVAL_MINUTES, max_instances=1, coalesce=True)
+    if any(config.mailboxes for config in app.extensions["aiguillage"].configs.values()):
+        scheduler.add_job(run_mail_poll, "interval", args=[app], id="mail_poll",
+                          seconds=settings.mail_poll_seconds, max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

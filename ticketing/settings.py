@@ -34,6 +34,7 @@ class Settings:
     login_limit: str
     outbox_interval_seconds: int
     proxy_hops: int
+    mail_poll_seconds: int = 60
 
     @property
     def attachments_dir(self) -> Path:
@@ -65,6 +66,7 @@ class Settings:
             # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted,
             # so rate limits count citizens, not the proxy.
             proxy_hops=int(_env("PROXY_HOPS", "0")),
+            mail_poll_seconds=int(_env("MAIL_POLL_SECONDS", "60")),
         )
 
 

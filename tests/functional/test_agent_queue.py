@@ -36,7 +36,7 @@ def _update(app, number: str, **changes) -> None:  # type: ignore[no-untyped-def
             Ticket.commune_id == ctx.commune_id, Ticket.number == number)).one()
         status = changes.pop("status", None)
         if status is not None:
-            set_status(db.session, ticket, status, Actor.system("test"))
+            set_status(db.session, ticket, status, Actor.system("test"), ctx.config)
         for name, value in changes.items():
             setattr(ticket, name, value)
         db.session.commit()

@@ -125,7 +125,8 @@ def test_status_labels_are_in_french(app, client, file_request, status, label) -
     _number, code = file_request()
     with app.app_context():
         ticket = db.session.scalars(select(Ticket).where(Ticket.tracking_code == code)).one()
-        set_status(db.session, ticket, status, Actor.system())
+        set_status(db.session, ticket, status, Actor.system(),
+                   app.extensions["aiguillage"].context(DEMO).config)
         db.session.commit()
 
     assert f'">{label}</span>' in text_of(look_up(client, code, "Martin"))

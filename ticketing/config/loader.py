@@ -12,11 +12,14 @@ from pydantic import ValidationError
 
 from ticketing.config.schema import (
     FILE_MODELS,
+    OPTIONAL_FILE_MODELS,
     CategoriesFile,
     Category,
     Commune,
     CommuneFile,
     DeadlinesFile,
+    Mailbox,
+    MailboxesFile,
     ReplyTemplate,
     Role,
     RolesFile,
@@ -64,6 +67,7 @@ class CommuneConfig:
     templates: dict[str, ReplyTemplate]
     roles: dict[str, Role]
     calendar: CommuneCalendar = field(compare=False)
+    mailboxes: list[Mailbox] = field(default_factory=list)  # from the optional mailboxes.yaml
 
     @property
     def slug(self) -> str:
@@ -137,6 +141,8 @@ def _hint(error: dict[str, Any]) -> str:
         return "required key is missing: add it"
     if kind == "string_pattern_mismatch" and error["loc"][-1] in ("code", "slug", "service"):
         return "codes are lower case letters, digits, '-' or '_', starting with a letter"
+    if kind == "string_pattern_mismatch" and error["loc"][-1] == "password_env":
+        return "give the NAME of an environment variable (A-Z, 0-9, '_'), never the password"
     return ""
 
 
@@ -148,7 +154,7 @@ def _validate_file(folder: Path, name: str) -> tuple[Any, _LineMap]:
     if not isinstance(data, dict):
         raise ConfigInvalid([ConfigProblem(file, 1, "expected a mapping of keys at the top level")])
     try:
-        return FILE_MODELS[name].model_validate(data), lines
+        return {**FILE_MODELS, **OPTIONAL_FILE_MODELS}[name].model_validate(data), lines
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -173,6 +179,12 @@ def load_commune(folder: Path) -> CommuneConfig:
             parsed[name] = _validate_file(folder, name)
         except ConfigInvalid as exc:
             problems.extend(exc.problems)
+    for name in OPTIONAL_FILE_MODELS:
+        if (folder / name).exists():
+            try:
+                parsed[name] = _validate_file(folder, name)
+            except ConfigInvalid as exc:
+                problems.extend(exc.problems)
     if problems:
         raise ConfigInvalid(problems)
     problems = _cross_check(folder, parsed)
@@ -185,6 +197,7 @@ def load_commune(folder: Path) -> CommuneConfig:
     templates: TemplatesFile = parsed["templates.yaml"][0]
     roles: RolesFile = parsed["roles.yaml"][0]
     routing: RoutingFile = parsed["routing.yaml"][0]
+    mailboxes: MailboxesFile = parsed.get("mailboxes.yaml", (MailboxesFile(), None))[0]
     return CommuneConfig(
         folder=folder,
         commune=commune.commune,
@@ -197,6 +210,7 @@ def load_commune(folder: Path) -> CommuneConfig:
         calendar=calendar_from_rules(
             normalise_subdivision(commune.commune.holiday_subdivision), deadlines
         ),
+        mailboxes=list(mailboxes.mailboxes),
     )
 
 
@@ -225,6 +239,15 @@ def _cross_check(folder: Path, parsed: dict[str, tuple[Any, _LineMap]]) -> list[
                     folder / name, parsed[name][1].line_of((key, i, "code")),
                     f"{key}[{i}].code: {item.code!r} is used twice; codes must be unique"))
             seen.add(item.code)
+    if "mailboxes.yaml" in parsed:
+        seen = set()
+        for i, mailbox in enumerate(parsed["mailboxes.yaml"][0].mailboxes):
+            if mailbox.name in seen:
+                problems.append(ConfigProblem(
+                    folder / "mailboxes.yaml",
+                    parsed["mailboxes.yaml"][1].line_of(("mailboxes", i, "name")),
+                    f"mailboxes[{i}].name: {mailbox.name!r} is used twice; names must be unique"))
+            seen.add(mailbox.name)
     if problems:
         return problems  # references cannot be checked against ambiguous codes
 
@@ -250,9 +273,20 @@ def _cross_check(folder: Path, parsed: dict[str, tuple[Any, _LineMap]]) -> list[
         for j, code in enumerate(rule.when.categories):
             check("routing.yaml", ("rules", i, "when", "categories", j), code, categories,
                   "category")
-    for i, rule in enumerate(parsed["deadlines.yaml"][0].rules):
+    for i, mailbox in enumerate(parsed.get("mailboxes.yaml", (MailboxesFile(),))[0].mailboxes):
+        check("mailboxes.yaml", ("mailboxes", i, "service_hint"), mailbox.service_hint, services,
+              "service")
+    roles = {r.code for r in parsed["roles.yaml"][0].roles}
+    deadline_rules = parsed["deadlines.yaml"][0]
+    for i, rule in enumerate([*deadline_rules.rules, deadline_rules.default]):
+        where: Path_ = ("rules", i) if i < len(deadline_rules.rules) else ("default",)
         for j, code in enumerate(rule.categories):
-            check("deadlines.yaml", ("rules", i, "categories", j), code, categories, "category")
+            check("deadlines.yaml", (*where, "categories", j), code, categories, "category")
+        for k, step in enumerate(rule.escalation):
+            for j, target in enumerate(step.notify):
+                if target.startswith("role:"):
+                    check("deadlines.yaml", (*where, "escalation", k, "notify", j),
+                          target.removeprefix("role:"), roles, "role")
     for i, template in enumerate(parsed["templates.yaml"][0].templates):
         for j, code in enumerate(template.services):
             check("templates.yaml", ("templates", i, "services", j), code, services, "service")

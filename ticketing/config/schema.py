@@ -60,6 +60,27 @@ class AttachmentRules(Strict):
     )
 
 
+class Zone(Strict):
+    """A quartier or sector of the commune; its élu follows the requests located there."""
+
+    code: Code
+    label: str
+    elu: str | None = None  # name of the élu in charge of the sector
+
+
+class MapCenter(Strict):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class MapSettings(Strict):
+    """The pilot's map: a blank map around ``center``; tiles are not loaded in this version."""
+
+    center: MapCenter
+    zoom: Annotated[int, Field(ge=1, le=19)] = 14
+    tile_url: str | None = None
+
+
 class Commune(Strict):
     slug: Code
     name: str
@@ -76,6 +97,17 @@ class Commune(Strict):
     triage_service: Code
     attachments: AttachmentRules = AttachmentRules()
     privacy_notice: str = ""
+    zones: list[Zone] = Field(default_factory=list)
+    map: MapSettings | None = None
+    publish_quality_results: bool = False  # the public page /<commune>/qualite
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zones(cls, value: list[Zone]) -> list[Zone]:
+        codes = [zone.code for zone in value]
+        if len(codes) != len(set(codes)):
+            raise ValueError("two zones share a code; each zone code must be unique")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -198,15 +230,36 @@ class Delay(Strict):
     unit: DayUnit = DayUnit.CALENDAR
 
 
+RequestKind = Literal["information", "request", "complaint", "decision"]  # Category.kind
+# Who an escalation step tells: the ticket's agent, its service's managers, or every agent
+# holding a role of roles.yaml (checked by the loader).
+NOTIFY_PATTERN = r"^(assignee|service_managers|role:[a-z][a-z0-9_-]{0,39})$"
+
+
+class EscalationStep(Strict):
+    after: Delay  # counted from the answer due date
+    notify: Annotated[list[Annotated[str, Field(pattern=NOTIFY_PATTERN)]], Field(min_length=1)]
+
+
 class DeadlineRule(Strict):
     name: str
     channels: list[Channel] = Field(default_factory=list)
     categories: list[Code] = Field(default_factory=list)
+    kinds: list[RequestKind] = Field(default_factory=list)
     answer: Delay
     acknowledgement: Delay = Delay(days=1, unit=DayUnit.WORKING)
     # Marianne counts letters from the sending date plus postal transit; the CRPA from receipt.
     count_from: Literal["receipt", "sending"] = "receipt"
     transit_days: Annotated[int, Field(ge=0, le=30)] = 0
+    warning_before: Delay | None = None  # before the answer due date; None: no warning
+    escalation: list[EscalationStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _escalation_in_order(self) -> DeadlineRule:
+        days = [step.after.days for step in self.escalation]
+        if days != sorted(set(days)):
+            raise ValueError("escalation steps must come in order of strictly growing 'after'")
+        return self
 
 
 class CalendarRules(Strict):
@@ -219,10 +272,12 @@ class DeadlinesFile(Strict):
     calendar: CalendarRules = CalendarRules()
     rules: list[DeadlineRule] = Field(default_factory=list)
     default: DeadlineRule
+    # Agents are alerted this long before an implicit decision (silence) is born.
+    decision_alert_before: Delay = Delay(days=15, unit=DayUnit.CALENDAR)
 
     @model_validator(mode="after")
     def _default_is_unconditional(self) -> DeadlinesFile:
-        if self.default.channels or self.default.categories:
+        if self.default.channels or self.default.categories or self.default.kinds:
             raise ValueError("the 'default' rule applies to everything: remove its conditions")
         return self
 
@@ -292,3 +347,41 @@ FILE_MODELS: dict[str, type[Strict]] = {
     "roles.yaml": RolesFile,
 }
 
+
+
+# --- mailboxes.yaml (optional) ------------------------------------------------
+
+
+class Mailbox(Strict):
+    """An IMAP mailbox whose mail becomes tickets (the password stays in the environment)."""
+
+    name: Code
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    # "tls": verified TLS from the start (993); "starttls": upgrade a plain connection (143);
+    # "none": clear text, only when written here explicitly (a loopback test server).
+    tls: Literal["tls", "starttls", "none"] = "tls"
+    verify_certificate: bool = True
+    username: str
+    password_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    folder: str = "INBOX"
+    processed_folder: str = "Traités"
+    quarantine_folder: str = "Quarantaine"
+    service_hint: Code | None = None
+    addresses: list[EmailStr] = Field(default_factory=list)
+    max_message_mb: Annotated[float, Field(gt=0, le=200)] = 25
+    ack_cap_per_hour: Annotated[int, Field(ge=0, le=1000)] = 5
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    max_messages_per_run: Annotated[int, Field(ge=1)] = 1000
+    max_seconds_per_run: Annotated[float, Field(gt=0)] = 300
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60
+
+
+class MailboxesFile(Strict):
+    mailboxes: list[Mailbox] = Field(default_factory=list)
+
+
+# Files a commune folder may omit; absent means "none of these".
+OPTIONAL_FILE_MODELS: dict[str, type[Strict]] = {
+    "mailboxes.yaml": MailboxesFile,
+}

@@ -46,13 +46,16 @@ def add_delay(start: date, delay: Delay, calendar: CommuneCalendar, roll_forward
 
 
 def select_rule(
-    rules: DeadlinesFile, channel: str, category: str | None
+    rules: DeadlinesFile, channel: str, category: str | None, kind: str | None = None
 ) -> DeadlineRule:
-    """First rule whose conditions all match, else the default rule."""
+    """First rule whose conditions all match (channel, category, category kind), else the
+    default rule."""
     for rule in rules.rules:
         if rule.channels and channel not in rule.channels:
             continue
         if rule.categories and category not in rule.categories:
+            continue
+        if rule.kinds and kind not in rule.kinds:
             continue
         return rule
     return rules.default
@@ -74,6 +77,7 @@ def compute_deadlines(
     received_at: datetime,
     sent_on: date | None = None,
     paused_days: int = 0,
+    kind: str | None = None,
 ) -> Deadlines:
     """Due dates for a request received at ``received_at``.
 
@@ -83,7 +87,7 @@ def compute_deadlines(
     acknowledgement delay always runs from receipt. ``paused_days``
     (days spent waiting for the citizen) push the answer date back.
     """
-    rule = select_rule(rules, channel, category)
+    rule = select_rule(rules, channel, category, kind)
     received_on = local_date(received_at, timezone)
     roll = rules.calendar.roll_forward_to_open_day
     answer_start = received_on
@@ -94,6 +98,34 @@ def compute_deadlines(
         answer_due = add_delay(answer_due, Delay(days=paused_days), calendar, roll)
     ack_due = add_delay(received_on, rule.acknowledgement, calendar, roll)
     return Deadlines(acknowledgement_due=ack_due, answer_due=answer_due, rule_name=rule.name)
+
+
+def open_days_between(after: date, until: date, unit: DayUnit, calendar: CommuneCalendar) -> int:
+    """Days of ``unit`` in ``(after, until]``, negative when ``until`` comes first."""
+    if until < after:
+        return -open_days_between(until, after, unit, calendar)
+    if unit is DayUnit.CALENDAR:
+        return (until - after).days
+    is_open = calendar.is_working_day if unit is DayUnit.WORKING else calendar.is_business_day
+    return sum(is_open(after + timedelta(days=i)) for i in range(1, (until - after).days + 1))
+
+
+def extend_for_pause(
+    due: date, paused_on: date, resumed_on: date, unit: DayUnit, calendar: CommuneCalendar,
+    roll_forward: bool,
+) -> date:
+    """The answer date once a pause from ``paused_on`` to ``resumed_on`` is over.
+
+    The due date moves by the days of the rule's own unit that fell inside the pause,
+    the pause day excluded and the resumption day included (as ``add_delay`` counts from
+    the day after its start): a working-day delay is pushed by the working days lost, not
+    by the weekend. So the delay left when the clock resumes is never shorter than the
+    delay that was left when it stopped (property-tested).
+    """
+    lost = open_days_between(paused_on, resumed_on, unit, calendar)
+    if lost <= 0:
+        return due
+    return add_delay(due, Delay(days=lost, unit=unit), calendar, roll_forward)
 
 
 def calendar_from_rules(subdivision: str | None, rules: DeadlinesFile) -> CommuneCalendar:
@@ -122,7 +154,9 @@ __all__: Sequence[str] = (
     "add_delay",
     "calendar_from_rules",
     "compute_deadlines",
+    "extend_for_pause",
     "local_date",
+    "open_days_between",
     "select_rule",
     "silence_date",
 )

@@ -4,6 +4,14 @@ from ticketing import tenancy  # noqa: F401  (installs the commune filter on eve
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
+from ticketing.models.mail import (
+    InboundMessage,
+    InboundStatus,
+    MailboxState,
+    MailFailure,
+    MailLease,
+)
+from ticketing.models.notification import Notification
 from ticketing.models.outbox import OutboxMessage, OutboxStatus
 from ticketing.models.people import Agent, Citizen, Membership
 from ticketing.models.ticket import (
@@ -17,6 +25,7 @@ from ticketing.models.ticket import (
 
 __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
-    "CommuneRecord", "EntryKind", "Membership", "OutboxMessage", "OutboxStatus", "Status",
+    "CommuneRecord", "EntryKind", "InboundMessage", "InboundStatus", "MailFailure", "MailLease",
+    "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
 ]

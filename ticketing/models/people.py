@@ -21,6 +21,7 @@ class Citizen(TenantScoped, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # mail to it bounced
 
     @property
     def full_name(self) -> str:

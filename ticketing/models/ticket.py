@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ticketing.models.base import Base, TenantScoped, UTCDateTime, utcnow
@@ -38,6 +38,8 @@ class Ticket(TenantScoped, Base):
         # The queue page: one service's open tickets by due date, whatever the table size.
         Index("ix_tickets_queue", "commune_id", "service_code", "status", "answer_due_on", "id"),
         Index("ix_tickets_assignee", "commune_id", "assignee_id", "status", "answer_due_on"),
+        # The pilot's indicators: one commune's tickets received in a period.
+        Index("ix_tickets_received", "commune_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +53,10 @@ class Ticket(TenantScoped, Base):
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(300))
+    # The pilot's sector filter and map (commune.yaml zones); all optional.
+    zone_code: Mapped[str | None] = mapped_column(String(40))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     extra_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
@@ -63,8 +69,19 @@ class Ticket(TenantScoped, Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadline clock (operations/deadlines.py): stopped while waiting for the citizen;
+    # paused_days counts the calendar days it stood still (answer_due_on already includes
+    # the extension, counted in the rule's unit).
+    clock_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Implicit decision (silence vaut acceptation / rejet) for categories with `silence`.
+    decision_due_on: Mapped[date | None] = mapped_column(Date)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # deadline warning sent
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A mail that looked like a reply but could not be attached: a "possible follow-up" of this.
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     citizen: Mapped[Citizen] = relationship(lazy="joined")
     assignee: Mapped[Agent | None] = relationship(lazy="joined")

@@ -47,6 +47,7 @@ def queue_acknowledgement(session: Session, ctx: CommuneContext, ticket: Ticket)
         ctx.mail_templates.render("acknowledgement.txt", **context),
         ticket=ticket, reply_to=service.email,
         headers={"Auto-Submitted": "auto-replied"},
+        signing_key=ctx.signing_key, domain=ctx.mail_domain,
     )
     record_event(session, ctx.commune_id, Actor.system(), "acknowledgement.queued", ticket,
                  after={"to": ticket.citizen.email})

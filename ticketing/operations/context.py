@@ -16,6 +16,11 @@ class CommuneContext:
     attachments_dir: Path
     mail_templates: MailTemplates
     mail_sender: str
+    signing_key: bytes = b""  # the app secret: signs the Message-ID of outgoing mail
+
+    @property
+    def mail_domain(self) -> str:
+        return self.mail_sender.rpartition("@")[2] or "aiguillage.localhost"
 
     @property
     def timezone(self) -> str:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ticketing.config.schema import Channel
 from ticketing.domain.codes import format_ticket_number, new_tracking_code
-from ticketing.domain.deadlines import compute_deadlines, local_date
-from ticketing.domain.routing import route_ticket
+from ticketing.domain.deadlines import compute_deadlines, local_date, silence_date
+from ticketing.domain.routing import RoutingDecision, route_ticket
 from ticketing.models import Attachment, Citizen, EntryKind, Status, ThreadEntry, Ticket
 from ticketing.operations.acknowledgement import queue_acknowledgement
 from ticketing.operations.attachments import (
@@ -56,6 +56,13 @@ class IntakeRequest:
     extra_fields: dict[str, str] = field(default_factory=dict)
     files: list[IncomingFile] = field(default_factory=list)
     sent_on: date | None = None  # postmark date of a letter
+    # Where it happened, for the pilot's sector filter and map (a zone of commune.yaml).
+    zone_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    # The channel already knows the service (a mail to urbanisme@): routing rules are skipped.
+    forced_service: str | None = None
+    acknowledge: bool = True  # False: no acknowledgement (the mail channel's per-sender cap)
 
 
 def submit_request(
@@ -73,15 +80,22 @@ def submit_request(
     except AttachmentRejected as exc:
         raise IntakeRejected("attachments", str(exc)) from exc
 
+    _check_place(config.commune, request)
     citizen = _find_or_create_citizen(session, ctx.commune_id, request.citizen)
     subject = request.subject.strip() or _subject_from(request.description, category)
-    routing = route_ticket(
-        config.routing_rules, category, config.commune.triage_service,
-        request.channel, f"{subject}\n{request.description}",
-    )
+    if request.forced_service is not None:
+        if request.forced_service not in config.services:
+            raise IntakeRejected("service", "Service inconnu.")
+        routing = RoutingDecision(request.forced_service, "service de la boîte de réception")
+    else:
+        routing = route_ticket(
+            config.routing_rules, category, config.commune.triage_service,
+            request.channel, f"{subject}\n{request.description}",
+        )
     deadlines = compute_deadlines(
         config.deadlines, config.calendar, ctx.timezone, request.channel,
         request.category_code, request.received_at, request.sent_on,
+        kind=category.kind if category else None,
     )
     year = local_date(request.received_at, ctx.timezone).year
     ticket = Ticket(
@@ -96,6 +110,9 @@ def submit_request(
         subject=subject[:300],
         description=request.description,
         location=request.location,
+        zone_code=request.zone_code,
+        latitude=request.latitude,
+        longitude=request.longitude,
         extra_fields=dict(request.extra_fields),
         citizen=citizen,
         routing_reason=routing.reason,
@@ -104,6 +121,9 @@ def submit_request(
         sent_on=request.sent_on,
         ack_due_on=deadlines.acknowledgement_due,
         answer_due_on=deadlines.answer_due,
+        decision_due_on=silence_date(local_date(request.received_at, ctx.timezone),
+                                     category.silence.months)
+        if category is not None and category.silence is not None else None,
     )
     session.add(ticket)
     entry = ThreadEntry(
@@ -123,7 +143,8 @@ def submit_request(
         "answer_due_on": ticket.answer_due_on, "ack_due_on": ticket.ack_due_on,
         "deadline_rule": deadlines.rule_name, "attachments": len(request.files),
     })
-    queue_acknowledgement(session, ctx, ticket)
+    if request.acknowledge:
+        queue_acknowledgement(session, ctx, ticket)
     return ticket
 
 
@@ -165,3 +186,17 @@ def _subject_from(description: str, category) -> str:  # type: ignore[no-untyped
     if category is not None:
         return f"{category.label} : {first_line}" if first_line else category.label
     return first_line or "Demande"
+
+
+def _check_place(commune, request: IntakeRequest) -> None:  # type: ignore[no-untyped-def]
+    """A known zone, and a point given whole (latitude and longitude) and on Earth."""
+    if request.zone_code is not None and request.zone_code not in {
+        zone.code for zone in commune.zones
+    }:
+        raise IntakeRejected("zone", "Quartier inconnu.")
+    if (request.latitude is None) != (request.longitude is None):
+        raise IntakeRejected("location", "Position incomplète : latitude et longitude.")
+    if request.latitude is not None and not (
+        -90 <= request.latitude <= 90 and -180 <= request.longitude <= 180  # type: ignore[operator]
+    ):
+        raise IntakeRejected("location", "Position hors limites.")

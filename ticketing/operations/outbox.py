@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ticketing.domain.message_ids import outgoing_message_id
 from ticketing.models import OutboxMessage, OutboxStatus, Ticket, utcnow
 from ticketing.operations.events import Actor, record_event
 
@@ -35,10 +36,21 @@ def enqueue_mail(
     ticket: Ticket | None = None,
     reply_to: str | None = None,
     headers: dict[str, str] | None = None,
+    signing_key: bytes | None = None,
+    domain: str | None = None,
 ) -> OutboxMessage:
+    """Queue a mail; with a ticket and a ``signing_key`` it gets a signed Message-ID that
+    lets a citizen's reply find its ticket again (see domain/message_ids.py)."""
+    message_id = None
+    if ticket is not None and signing_key:
+        if ticket.id is None:
+            session.flush()
+        message_id = outgoing_message_id(
+            commune_id, ticket.id, signing_key, domain or "aiguillage.localhost")
     message = OutboxMessage(
         commune_id=commune_id,
         ticket_id=ticket.id if ticket is not None else None,
+        message_id=message_id,
         kind=kind,
         to_address=to_address,
         reply_to=reply_to,

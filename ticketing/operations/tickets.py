@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ticketing.config import CommuneConfig
 from ticketing.domain.deadlines import local_date
 from ticketing.domain.templating import render_text
 from ticketing.mail_templates import format_date_fr
 from ticketing.models import Agent, EntryKind, Status, ThreadEntry, Ticket, utcnow
 from ticketing.operations.context import CommuneContext
+from ticketing.operations.deadlines import sync_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
 from ticketing.operations.outbox import enqueue_mail
 
@@ -85,6 +87,7 @@ def reply_to_citizen(
     if new_status == Status.CLOSED:
         changes["closed_at"] = now
     change_ticket(session, ticket, actor, "ticket.status_changed", **changes)
+    sync_clock(session, ticket, actor, ctx.config)  # waiting for the citizen stops the clock
     if ticket.citizen.email:
         mail_body = ctx.mail_templates.render(
             "reply.txt", ticket=ticket, body=entry.body, signature=signature,
@@ -93,7 +96,8 @@ def reply_to_citizen(
         )
         enqueue_mail(session, ticket.commune_id, "reply", ticket.citizen.email,
                      f"[{ticket.tracking_code}] {subject}", mail_body, ticket=ticket,
-                     reply_to=ctx.config.services[ticket.service_code].email)
+                     reply_to=ctx.config.services[ticket.service_code].email,
+                     signing_key=ctx.signing_key, domain=ctx.mail_domain)
     return entry
 
 
@@ -110,13 +114,16 @@ def add_note(
     return entry
 
 
-def set_status(session: Session, ticket: Ticket, status: Status, actor: Actor) -> None:
+def set_status(
+    session: Session, ticket: Ticket, status: Status, actor: Actor, config: CommuneConfig
+) -> None:
     changes: dict[str, object] = {"status": status}
     if status == Status.CLOSED:
         changes["closed_at"] = utcnow()
     elif ticket.closed_at is not None:
         changes["closed_at"] = None
     change_ticket(session, ticket, actor, "ticket.status_changed", **changes)
+    sync_clock(session, ticket, actor, config)  # waiting for the citizen stops the clock
 
 
 def assign(session: Session, ticket: Ticket, agent: Agent | None, actor: Actor) -> None:

@@ -72,6 +72,15 @@ def create_app(
     app.register_blueprint(public.bp)
     app.register_blueprint(agent.bp)
 
+    from ticketing.web import mail_admin
+
+    app.register_blueprint(mail_admin.bp)
+
+    from ticketing.web import pilot, quality
+
+    app.register_blueprint(pilot.bp)
+    app.register_blueprint(quality.bp)
+
     with app.app_context():
         if not inspect(db.engine).has_table("communes"):
             raise DatabaseNotReady(

@@ -69,6 +69,11 @@ ACTION_LABELS = {
     "ticket.assigned": _l("Affectation modifiée"),
     "mail.sent": _l("Courriel envoyé"),
     "mail.failed": _l("Échec de l'envoi d'un courriel"),
+    "deadline.clock_paused": _l("Délai suspendu (en attente de l'usager)"),
+    "deadline.clock_resumed": _l("Délai repris, échéance recalculée"),
+    "deadline.recomputed": _l("Échéances recalculées par l'administrateur"),
+    "deadline.warned": _l("Avertissement d'échéance envoyé"),
+    "deadline.escalated": _l("Relance pour retard envoyée"),
 }
 
 
@@ -232,7 +237,7 @@ def change_status(ticket: Ticket) -> Any:
             abort(403)  # a real status, but not one this agent may set now
         return _ticket_page(ticket, allowed, status_form=form, status=422)
     new_status = Status(form.status.data)
-    set_status(db.session, ticket, new_status, _actor())
+    set_status(db.session, ticket, new_status, _actor(), current_commune().config)
     db.session.commit()
     flash(_("Statut modifié : %(status)s.", status=agent_status_label(new_status)), "success")
     return _back_to(ticket)
@@ -284,6 +289,8 @@ def _ticket_page(
         priority_labels=PRIORITY_LABELS,
         history=[_describe(e) for e in ticket_history(db.session, ticket)],
         overdue=ticket.is_open and ticket.answer_due_on < _today(),
+        decision_days_left=(ticket.decision_due_on - _today()).days
+        if ticket.decision_due_on else None,
         can={"reply": "reply" in allowed and bool(reply_form.status.choices),
              "note": "note" in allowed,
              "change_status": "change_status" in allowed and bool(status_form.status.choices),

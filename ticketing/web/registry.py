@@ -29,6 +29,7 @@ class Registry:
                 attachments_dir=self.settings.attachments_dir,
                 mail_templates=MailTemplates(self.settings.themes_dir, slug),
                 mail_sender=self.settings.mail_sender,
+                signing_key=self.settings.secret_key.encode(),
             )
         return self._contexts[slug]
 

@@ -1,0 +1,252 @@
+r"""Benchmark: the mail poller's throughput and memory on a large mailbox.
+
+    python bench/bench_mail.py                       # 10 000 mails, a temp SQLite file
+    python bench/bench_mail.py --count 2000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Generates --count realistic French citizens' mails (accents in UTF-8 and ISO-8859-1,
+some with a PDF, some HTML-only, a few auto-replies), APPENDs them to a private Dovecot
+(run as root, like the tests), runs ONE poll pass, and prints mails per second, tickets
+created and the process's peak RSS before and after the pass: the poller streams in batches,
+so the growth must not follow the mailbox size. On PostgreSQL the run uses a private schema
+of the given database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+COMMUNE = "champignac-en-cambrousse"
+PASSWORD = "bench-imap-password"
+PASSWORD_ENV = "AIGUILLAGE_BENCH_IMAP_PASSWORD"
+USER = "mairie@champignac.example"
+
+FIRST = ["Camille", "Jean", "Marie", "Noël", "Hélène", "François", "Zoé", "Gaëlle", "Jérôme",
+         "Amélie", "Loïc", "Cécile", "Benoît", "Maëlys", "Raphaël"]
+LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+        "Lefèvre", "Moreau", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine"]
+TOPICS = [
+    ("Lampadaire éteint rue des Lilas", "Le lampadaire devant le {n} rue des Lilas ne "
+     "s'allume plus depuis trois soirs. Le trottoir est très sombre."),
+    ("Nid-de-poule dangereux", "Un nid-de-poule s'est creusé au carrefour de l'école, "
+     "près du n° {n}. Un cycliste a failli tomber ce matin."),
+    ("Dépôt sauvage d'encombrants", "Des meubles et des gravats ont été déposés au bout du "
+     "chemin des Saules (au niveau du {n}). Pouvez-vous les faire enlever ?"),
+    ("Demande d'acte de naissance", "Je souhaiterais obtenir une copie intégrale de mon acte "
+     "de naissance, né(e) à Champignac le {n} mars 1987."),
+    ("Question sur une déclaration préalable", "Je souhaite poser une clôture de 1,80 m ; "
+     "faut-il une déclaration préalable ? Parcelle AB {n}."),
+    ("Inscription à la cantine", "Mon fils entre en CE1 à l'école Jules-Ferry ; comment "
+     "l'inscrire à la cantine pour la rentrée ? Dossier n° {n}."),
+]
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n" + b"0" * 20_000
+
+DOVECOT_CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+auth_failure_delay = 0
+first_valid_uid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10_000, help="mails in the mailbox")
+    parser.add_argument("--database-url", help="default: a SQLite file in a temp folder")
+    parser.add_argument("--seed", type=int, default=2026)
+    return parser.parse_args(argv)
+
+
+def french_mail(rng: random.Random, i: int) -> bytes:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    subject, body = rng.choice(TOPICS)
+    message = EmailMessage()
+    message["From"] = f"{first} {last} <{first.lower()}.{last.lower()}{i % 500}@example.org>"
+    message["To"] = USER
+    message["Subject"] = f"{subject} ({i})"
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain="example.org")
+    kind = rng.random()
+    if kind < 0.03:
+        message["Auto-Submitted"] = "auto-replied"
+        message.replace_header("Subject", "Absence du bureau")
+    text = f"Bonjour,\n\n{body.format(n=i)}\n\nCordialement,\n{first} {last}\n"
+    if 0.03 <= kind < 0.13:
+        message.set_content(f"<p>Bonjour,</p><p>{body.format(n=i)}</p><p>{first} {last}</p>",
+                            subtype="html")
+    else:
+        message.set_content(text, charset="iso-8859-1" if kind > 0.8 else "utf-8")
+    if 0.13 <= kind < 0.25:
+        message.add_attachment(PDF, maintype="application", subtype="pdf",
+                               filename="photo du problème.pdf")
+    return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def start_dovecot(root: Path) -> tuple[int, Path]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (root / "mail").mkdir()
+    shutil.chown(root / "mail", "dovecot", "dovecot")
+    config = root / "dovecot.conf"
+    config.write_text(DOVECOT_CONFIG.format(root=root, port=port, password=PASSWORD))
+    subprocess.run([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(config)],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return port, config
+        time.sleep(0.025)
+    raise RuntimeError("dovecot did not start")
+
+
+def fill_mailbox(port: int, count: int, seed: int) -> None:
+    from imapclient import IMAPClient
+
+    rng = random.Random(seed)
+    client = IMAPClient("127.0.0.1", port=port, ssl=False)
+    client.login(USER, PASSWORD)
+    for start in range(0, count, 500):
+        client.multiappend("INBOX", [french_mail(rng, i)
+                                     for i in range(start, min(count, start + 500))])
+    client.logout()
+
+
+def prepare_database(url: str | None, workdir: Path) -> tuple[str, str | None]:
+    """The URL to use (a private schema on PostgreSQL) and that schema's name."""
+    from ticketing.migrate import upgrade
+
+    if not url:
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        upgrade(url)
+        return url, None
+    schema = f"aiguillage_bench_mail_{os.getpid()}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    upgrade(url)
+    return url, schema
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("run as root: Dovecot is started with its own config", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="aiguillage-bench-mail-"))
+    workdir.chmod(0o755)
+    config = None
+    base_url, schema = args.database_url, None
+    try:
+        port, config = start_dovecot(workdir)
+        started = time.perf_counter()
+        fill_mailbox(port, args.count, args.seed)
+        print(f"{args.count} mails appended in {time.perf_counter() - started:.1f} s")
+        url, schema = prepare_database(base_url, workdir)
+        tickets, seconds, rss_before, rss_after, report = run_pass(url, workdir, port, args.count)
+    finally:
+        if config is not None:
+            subprocess.run([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(config),
+                            "stop"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        if schema and base_url:
+            engine = create_engine(base_url)
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"database: {'PostgreSQL' if schema else 'SQLite'}")
+    for mailbox in report.mailboxes:
+        print(f"  {mailbox.summary()}")
+    print(f"one pass: {args.count} mails in {seconds:.1f} s = {args.count / seconds:.0f} mails/s")
+    print(f"tickets created: {tickets}")
+    print(f"peak RSS: {rss_before / 1024:.0f} MiB before the pass, "
+          f"{rss_after / 1024:.0f} MiB after it")
+    return 0 if report.ok else 1
+
+
+def run_pass(url: str, workdir: Path, port: int, count: int):  # type: ignore[no-untyped-def]
+    from ticketing.config import load_all
+    from ticketing.config.schema import Mailbox
+    from ticketing.jobs import run_mail_poll
+    from ticketing.models import Ticket
+    from ticketing.settings import Settings
+    from ticketing.web import create_app
+    from ticketing.web.extensions import db
+
+    os.environ[PASSWORD_ENV] = PASSWORD
+    settings = replace(Settings.from_environment(), database_url=url,
+                       data_dir=workdir / "data", secret_key="bench-secret")
+    configs = {slug: replace(c, mailboxes=[]) for slug, c in load_all(REPO / "config").items()}
+    mailbox = Mailbox(name="mairie", host="127.0.0.1", port=port, tls="none", username=USER,
+                      password_env=PASSWORD_ENV, addresses=[USER],
+                      max_messages_per_run=count, max_seconds_per_run=3600,
+                      ack_cap_per_hour=1000)
+    configs[COMMUNE] = replace(configs[COMMUNE], mailboxes=[mailbox])
+    app = create_app(settings, configs)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    report = run_mail_poll(app)
+    seconds = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with app.app_context():
+        tickets = db.session.scalar(select(func.count(Ticket.id)))
+        db.session.remove()
+        db.engine.dispose()
+    return tickets, seconds, rss_before, rss_after, report
+
+
+if __name__ == "__main__":
+    sys.exit(main())
