@@ -56,6 +56,14 @@ def configs():  # type: ignore[no-untyped-def]
     return load_all(REPO_ROOT / "config")
 
 
+def with_tile_url(configs, tile_url: str | None, commune: str = DEMO):  # type: ignore[no-untyped-def]
+    """``configs`` with ``commune``'s map tiles set to ``tile_url`` (for an ``app`` override)."""
+    config = configs[commune]
+    settings = config.commune.map.model_copy(update={"tile_url": tile_url})
+    return {**configs, commune: replace(
+        config, commune=config.commune.model_copy(update={"map": settings}))}
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     base = Settings.from_environment()

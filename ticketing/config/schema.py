@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -74,11 +75,42 @@ class MapCenter(Strict):
 
 
 class MapSettings(Strict):
-    """The pilot's map: a blank map around ``center``; tiles are not loaded in this version."""
+    """The pilot's map around ``center``: a tile map (Leaflet) when ``tile_url`` is set,
+    else a blank map drawn by the server."""
 
     center: MapCenter
     zoom: Annotated[int, Field(ge=1, le=19)] = 14
+    # A Leaflet URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; its host
+    # is added to the map page's Content-Security-Policy (img-src), so it is checked here.
     tile_url: str | None = None
+    tile_attribution: str = ""  # credit required by most tile servers (plain text)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("tile_url must be an http(s) URL, e.g. "
+                             "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        if not all(key in value for key in ("{z}", "{x}", "{y}")):
+            raise ValueError("tile_url must contain {z}, {x} and {y}")
+        host = parts.netloc.removeprefix("{s}.")
+        if any(ch in host for ch in "{}@ ;,'\""):
+            raise ValueError("tile_url: only a leading {s}. is allowed in the host name")
+        return value
+
+    @property
+    def tile_origin(self) -> str | None:
+        """The tiles' origin as a CSP source ("{s}." becomes "*."); None without tiles."""
+        if self.tile_url is None:
+            return None
+        parts = urlsplit(self.tile_url)
+        host = parts.netloc
+        if host.startswith("{s}."):
+            host = "*." + host.removeprefix("{s}.")
+        return f"{parts.scheme}://{host}"
 
 
 class Commune(Strict):

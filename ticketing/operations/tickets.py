@@ -1,4 +1,4 @@
-"""What agents do to a ticket: reply, note, change status, take it."""
+"""What agents do to a ticket: reply, note, change status, take it, locate it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.config import CommuneConfig
 from ticketing.domain.deadlines import local_date
+from ticketing.domain.places import place_problem
 from ticketing.domain.templating import render_text
 from ticketing.mail_templates import format_date_fr
 from ticketing.models import Agent, EntryKind, Status, ThreadEntry, Ticket, utcnow
@@ -15,6 +16,14 @@ from ticketing.operations.events import Actor, change_ticket, record_event
 from ticketing.operations.outbox import enqueue_mail
 
 STATUS_AFTER_REPLY = (Status.ANSWERED, Status.WAITING_CITIZEN, Status.IN_PROGRESS, Status.CLOSED)
+
+
+class LocationRejected(ValueError):
+    """The zone or the position cannot be used; ``field`` says which ("zone", "location")."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def agent_signature(ctx: CommuneContext, agent: Agent, service_code: str) -> str:
@@ -131,3 +140,16 @@ def assign(session: Session, ticket: Ticket, agent: Agent | None, actor: Actor) 
     if agent is not None and ticket.status == Status.NEW:
         changes["status"] = Status.IN_PROGRESS
     change_ticket(session, ticket, actor, "ticket.assigned", **changes)
+
+
+def set_location(
+    session: Session, ctx: CommuneContext, ticket: Ticket, zone_code: str | None,
+    latitude: float | None, longitude: float | None, actor: Actor,
+) -> None:
+    """Set where the request is: a zone of commune.yaml and a point (None clears either)."""
+    problem = place_problem({z.code for z in ctx.config.commune.zones}, zone_code, latitude,
+                            longitude)
+    if problem is not None:
+        raise LocationRejected(*problem)
+    change_ticket(session, ticket, actor, "ticket.located", zone_code=zone_code,
+                  latitude=latitude, longitude=longitude)

@@ -1,7 +1,7 @@
 """Geolocated open tickets for the pilot's map, placed on a Web Mercator view.
 
-The view is the one a tile map (Leaflet) would show for the commune's map centre and
-zoom, so a later tile layer would line up; points outside it are counted, not drawn.
+The view is the one the tile map (Leaflet) shows for the commune's map centre and zoom,
+so the blank map and the tiles line up; points outside it are counted, not drawn.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class MapPoint:
     latitude: float
     longitude: float
     overdue: bool
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def map_points(
         return []
     stmt = flt.apply(
         select(Ticket.id, Ticket.number, Ticket.subject, Ticket.service_code,
-               Ticket.zone_code, Ticket.answer_due_on, Ticket.latitude, Ticket.longitude)
+               Ticket.zone_code, Ticket.answer_due_on, Ticket.latitude, Ticket.longitude,
+               Ticket.status)
         .where(
             Ticket.commune_id == commune_id,
             Ticket.service_code.in_(sorted(services)),
@@ -113,6 +115,7 @@ def map_points(
     ).order_by(Ticket.answer_due_on, Ticket.id).limit(limit)
     return [
         MapPoint(row.id, row.number, row.subject, row.service_code, row.zone_code,
-                 row.answer_due_on, row.latitude, row.longitude, row.answer_due_on < today)
+                 row.answer_due_on, row.latitude, row.longitude, row.answer_due_on < today,
+                 str(row.status))
         for row in session.execute(stmt)
     ]

@@ -21,18 +21,22 @@ from ticketing.operations.accounts import authenticate
 from ticketing.operations.attachments import blob_path
 from ticketing.operations.events import Actor
 from ticketing.operations.tickets import (
+    LocationRejected,
     add_note,
     assign,
     render_reply_template,
     reply_to_citizen,
+    set_location,
     set_status,
 )
 from ticketing.web.agent_forms import (
+    LocationForm,
     LoginForm,
     NoteForm,
     ReplyForm,
     StatusForm,
     agent_status_label,
+    coordinate,
 )
 from ticketing.web.auth import (
     check_ticket,
@@ -67,6 +71,7 @@ ACTION_LABELS = {
     "ticket.noted": _l("Note interne ajoutée"),
     "ticket.status_changed": _l("Statut modifié"),
     "ticket.assigned": _l("Affectation modifiée"),
+    "ticket.located": _l("Localisation modifiée"),
     "mail.sent": _l("Courriel envoyé"),
     "mail.failed": _l("Échec de l'envoi d'un courriel"),
     "deadline.clock_paused": _l("Délai suspendu (en attente de l'usager)"),
@@ -243,6 +248,27 @@ def change_status(ticket: Ticket) -> Any:
     return _back_to(ticket)
 
 
+@bp.post("/tickets/<number>/localisation")
+@require("change_status")
+def locate(ticket: Ticket) -> Any:
+    allowed = permissions_on_ticket(ticket)
+    form = LocationForm()
+    form.limit_zones(current_commune().config.commune.zones)
+    if not form.validate():
+        return _ticket_page(ticket, allowed, location_form=form, status=422)
+    try:
+        set_location(db.session, current_commune(), ticket, form.zone.data or None,
+                     coordinate(form.latitude.data), coordinate(form.longitude.data), _actor())
+    except LocationRejected as exc:  # the form checks the same; a second lock
+        db.session.rollback()
+        target = form.zone if exc.field == "zone" else form.latitude
+        target.errors = [*target.errors, str(exc)]
+        return _ticket_page(ticket, allowed, location_form=form, status=422)
+    db.session.commit()
+    flash(_("Localisation enregistrée."), "success")
+    return _back_to(ticket)
+
+
 @bp.post("/tickets/<number>/prise-en-charge")
 @require("reply", "assign")
 def take(ticket: Ticket) -> Response:
@@ -272,9 +298,14 @@ def attachment(public_id: str) -> Response:
 def _ticket_page(
     ticket: Ticket, allowed: set[str], reply_form: ReplyForm | None = None,
     note_form: NoteForm | None = None, status_form: StatusForm | None = None,
-    chosen_template: str = "", status: int = 200,
+    location_form: LocationForm | None = None, chosen_template: str = "", status: int = 200,
 ) -> tuple[str, int]:
     config = current_commune().config
+    if location_form is None:
+        location_form = LocationForm(formdata=None, zone=ticket.zone_code or "",
+                                     latitude=_coordinate_text(ticket.latitude),
+                                     longitude=_coordinate_text(ticket.longitude))
+    location_form.limit_zones(config.commune.zones)
     reply_form = reply_form or ReplyForm(formdata=None)
     reply_form.limit_statuses(ticket.status, allowed)
     status_form = status_form or StatusForm(formdata=None)
@@ -294,12 +325,19 @@ def _ticket_page(
         can={"reply": "reply" in allowed and bool(reply_form.status.choices),
              "note": "note" in allowed,
              "change_status": "change_status" in allowed and bool(status_form.status.choices),
-             "take": can_take},
+             "take": can_take, "locate": "change_status" in allowed},
         templates=config.templates_for(ticket.service_code), chosen_template=chosen_template,
         reply_form=reply_form, note_form=note_form or NoteForm(formdata=None),
-        status_form=status_form,
+        status_form=status_form, location_form=location_form,
+        zone=next((z for z in config.commune.zones if z.code == ticket.zone_code), None),
+        position=(_coordinate_text(ticket.latitude), _coordinate_text(ticket.longitude))
+        if ticket.latitude is not None and ticket.longitude is not None else None,
     )
     return page, status
+
+
+def _coordinate_text(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
 def _describe(event: AuditEvent) -> dict[str, Any]:
@@ -311,6 +349,19 @@ def _describe(event: AuditEvent) -> dict[str, Any]:
         detail = f"{agent_status_label(old)} → {agent_status_label(new)}"
     elif event.action == "ticket.replied":
         detail = after.get("subject", "")
+    elif event.action == "ticket.located":
+        detail = _location_detail(after)
     label = ACTION_LABELS.get(event.action)
     return {"when": datetime_fr(event.created_at), "actor": event.actor_label,
             "action": str(label) if label else event.action, "detail": detail}
+
+
+def _location_detail(after: dict[str, Any]) -> str:
+    zones = {z.code: z.label for z in current_commune().config.commune.zones}
+    parts = []
+    if "zone_code" in after:
+        code = after["zone_code"]
+        parts.append(_("quartier : %(zone)s", zone=zones.get(code, code) if code else "—"))
+    if "latitude" in after or "longitude" in after:
+        parts.append(_("position modifiée"))
+    return ", ".join(parts)

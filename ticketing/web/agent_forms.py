@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import Field, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
+from ticketing.config.schema import Zone
+from ticketing.domain.places import LATITUDE_RANGE, LONGITUDE_RANGE
 from ticketing.models import Status
 from ticketing.operations.tickets import STATUS_AFTER_REPLY
 from ticketing.web.labels import status_label
@@ -78,3 +81,57 @@ class StatusForm(AgentForm):
     def limit_statuses(self, current: str, allowed: set[str]) -> None:
         targets = [s for s in Status if s != current]
         self.status.choices = _status_choices(allowed_targets(current, allowed, targets))
+
+
+def coordinate(text: str | None) -> float | None:
+    """A typed coordinate: French decimal comma accepted; None when empty or not a number."""
+    if not text:
+        return None
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None  # no NaN, inf
+
+
+class _Coordinate:
+    """A number within ``bounds`` (degrees), with a French message."""
+
+    def __init__(self, bounds: tuple[float, float], message: Any):
+        self.bounds = bounds
+        self.message = message
+
+    def __call__(self, _form: FlaskForm, field: Field) -> None:
+        value = coordinate(field.data)
+        if value is None or not self.bounds[0] <= value <= self.bounds[1]:
+            raise ValidationError(str(self.message))
+
+
+class LocationForm(AgentForm):
+    """Where the request is: the zone (quartier) and the position, both optional."""
+
+    zone = SelectField(_l("Quartier"), id="localisation-quartier", validate_choice=False)
+    latitude = StringField(
+        _l("Latitude"), id="localisation-latitude",
+        validators=[Optional(), Length(max=30),
+                    _Coordinate(LATITUDE_RANGE, _l("Indiquez une latitude entre -90 et 90, "
+                                                   "par exemple 45,0450."))])
+    longitude = StringField(
+        _l("Longitude"), id="localisation-longitude",
+        validators=[Optional(), Length(max=30),
+                    _Coordinate(LONGITUDE_RANGE, _l("Indiquez une longitude entre -180 et "
+                                                    "180, par exemple 3,8850."))])
+
+    def limit_zones(self, zones: Sequence[Zone]) -> None:
+        self.zone.choices = [("", str(_l("— Aucun —")))] + [(z.code, z.label) for z in zones]
+        self.zone.validators = [Optional(), AnyOf(
+            [z.code for z in zones], message=str(_l("Choisissez un quartier dans la liste.")))]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and bool(self.latitude.data) != bool(self.longitude.data):
+            missing = self.longitude if self.latitude.data else self.latitude
+            missing.errors = [*missing.errors, str(_l(
+                "Indiquez la latitude et la longitude, ou aucune des deux."))]
+            valid = False
+        return valid

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,6 +28,7 @@ from ticketing.web.auth import guard_agent_area
 from ticketing.web.extensions import db
 from ticketing.web.labels import CHANNEL_LABELS, channel_label
 from ticketing.web.registry import current_commune
+from ticketing.web.security import csp_with_images_from
 from ticketing.web.themes import render_page
 
 bp = Blueprint("pilot", __name__, url_prefix="/<commune>/agent/pilotage")
@@ -257,8 +258,9 @@ def _map_points():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/carte")
-def map_page() -> str:
+def map_page() -> Response:
     ctx = current_commune()
+    settings = ctx.config.commune.map
     points = _map_points()
     view = View.of(ctx.config.commune.map, points)
     markers, outside = [], []
@@ -278,11 +280,35 @@ def map_page() -> str:
         _("%(count)d demandes placées sur un fond neutre ; carré : en retard, rond : dans "
           "les délais. Chaque repère est un lien vers la demande.", count=len(markers)),
         markers, view.width, view.height)
-    return render_page("pilot/map.html", svg=svg, points=points, outside=outside, flt=_filter(),
-                       tile_url=ctx.config.commune.map.tile_url if ctx.config.commune.map
-                       else None, services=ctx.config.services,
-                       zones={z.code: z.label for z in ctx.config.commune.zones},
-                       **_filter_options())
+    flt = _filter()
+    response = Response(render_page(
+        "pilot/map.html", svg=svg, points=points, outside=outside, flt=flt,
+        tiles=settings if settings is not None and settings.tile_url else None,
+        markers_url=url_for("pilot.map_markers", **flt.as_args()),
+        services=ctx.config.services, zones={z.code: z.label for z in ctx.config.commune.zones},
+        **_filter_options()))
+    if settings is not None and settings.tile_origin:
+        # Only this page loads images from the tile server; every other page keeps the
+        # default policy (security.py), which a header set here overrides.
+        response.headers["Content-Security-Policy"] = csp_with_images_from(settings.tile_origin)
+    return response
+
+
+@bp.get("/carte.json")
+def map_markers() -> Response:
+    """The map's markers for the tile map (pilot-map.js): the page's tickets, nothing more."""
+    config = current_commune().config
+    markers = [
+        {"number": p.number, "lat": p.latitude, "lon": p.longitude,
+         "service": config.services[p.service_code].name if p.service_code in config.services
+         else p.service_code,
+         "status": p.status, "status_label": agent_status_label(p.status),
+         "overdue": p.overdue, "url": url_for("agent.ticket", number=p.number)}
+        for p in _map_points()
+    ]
+    response = jsonify({"markers": markers})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/carte.<fmt>")

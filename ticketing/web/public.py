@@ -71,7 +71,8 @@ def request_form() -> Any:
     chosen = (
         request.form.get("category") if request.method == "POST" else request.args.get("categorie")
     )
-    form = build_request_form(config.categories.values(), chosen, config.commune.attachments)
+    form = build_request_form(config.categories.values(), chosen, config.commune.attachments,
+                              config.commune.zones)
     if request.method == "GET":
         return _render_request_form(form)
     if form.website.data:
@@ -89,7 +90,8 @@ def request_form() -> Any:
         )
     except IntakeRejected as exc:
         db.session.rollback()
-        target = form.attachments if exc.field == "attachments" else form.category
+        target = {"attachments": form.attachments,
+                  "zone": getattr(form, "zone", None)}.get(exc.field) or form.category
         target.errors = [*target.errors, str(exc)]
         return _render_request_form(form, status=400)
     db.session.commit()
@@ -226,6 +228,7 @@ def _intake_request(form: RequestForm) -> IntakeRequest:
         subject=form.subject.data or "",
         category_code=form.category.data,
         location=form.address.data or None,
+        zone_code=form.zone_code(),
         extra_fields=form.extra_values(),
         files=files,
     )

@@ -24,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ticketing.config.schema import AttachmentRules, Category, ExtraField
+from ticketing.config.schema import AttachmentRules, Category, ExtraField, Zone
 
 EXTRA_PREFIX = "extra_"
 # File pickers filter better on extensions than on MIME types alone.
@@ -153,6 +153,11 @@ class RequestForm(PublicForm):
         """The files really chosen (a browser sends an empty part when none is)."""
         return [f for f in self.attachments.data or [] if isinstance(f, FileStorage) and f.filename]
 
+    def zone_code(self) -> str | None:
+        """The quartier chosen, if the commune offers the choice and one was made."""
+        field = getattr(self, "zone", None)
+        return (field.data or None) if field is not None else None
+
     def extra_fields(self) -> list[Field]:
         return [field for field in self if field.name.startswith(EXTRA_PREFIX)]
 
@@ -215,17 +220,34 @@ class _Typed:
             raise StopValidation(str(_l("Indiquez un nombre positif.")))
 
 
+def _zone_field() -> Field:
+    return SelectField(_l("Quartier concerné"), validate_choice=False)  # AnyOf checks it
+
+
 def build_request_form(
-    categories: Iterable[Category], selected: str | None, rules: AttachmentRules
+    categories: Iterable[Category], selected: str | None, rules: AttachmentRules,
+    zones: Iterable[Zone] = (),
 ) -> RequestForm:
-    """The request form for these public categories, with ``selected``'s extra fields."""
+    """The request form for these public categories, with ``selected``'s extra fields
+    and, when the commune declares zones (quartiers), an optional choice among them."""
     public = [c for c in categories if c.public]
+    zones = list(zones)
     category = next((c for c in public if c.code == selected), None)
     form_class: type[RequestForm] = RequestForm
+    fields: dict[str, Field] = {}
+    if zones:
+        fields["zone"] = _zone_field()
     if category is not None and category.extra_fields:
-        fields = {EXTRA_PREFIX + spec.name: _extra_field(spec) for spec in category.extra_fields}
+        fields.update(
+            {EXTRA_PREFIX + spec.name: _extra_field(spec) for spec in category.extra_fields})
+    if fields:
         form_class = type("CategoryRequestForm", (RequestForm,), fields)
     form = form_class()
+    if zones:
+        form.zone.choices = [("", str(_l("— Je ne sais pas —")))] + [
+            (z.code, z.label) for z in zones]
+        form.zone.validators = [Optional(), AnyOf(
+            [z.code for z in zones], message=str(_l("Choisissez un quartier dans la liste.")))]
     form.max_files = rules.max_files
     form.attachments.render_kw = {
         "accept": ",".join(ACCEPT_HINTS.get(t, t) for t in rules.allowed_types)
