@@ -86,18 +86,53 @@ class _Files:
     refused: list[str] = field(default_factory=list)
 
 
+class SentCounts:
+    """Automatic answers (acknowledgements, rejections) queued to each address in the last
+    hour, for a group of mails handled in one transaction: read in one query for the whole
+    group, then kept up to date as the group queues more. Call ``forget()`` when a rollback
+    may have undone some of them: the next look-up reads the database again."""
+
+    def __init__(self, session: Session, commune_id: int, now: datetime | None = None):
+        self.session, self.commune_id = session, commune_id
+        self.now = now or utcnow()
+        self._counts: dict[str, int] = {}
+
+    def load(self, addresses: list[str]) -> None:
+        wanted = {address.lower() for address in addresses} - self._counts.keys()
+        if not wanted:
+            return
+        rows = self.session.execute(select(OutboxMessage.to_address, func.count(OutboxMessage.id))
+                                    .where(*_sent_filter(self.commune_id, self.now),
+                                           OutboxMessage.to_address.in_(wanted))
+                                    .group_by(OutboxMessage.to_address))
+        self._counts.update(dict.fromkeys(wanted, 0))
+        self._counts.update({address: int(count) for address, count in rows})
+
+    def count(self, address: str) -> int:
+        self.load([address])
+        return self._counts[address.lower()]
+
+    def queued(self, address: str) -> None:
+        if address.lower() in self._counts:
+            self._counts[address.lower()] += 1
+
+    def forget(self) -> None:
+        self._counts.clear()
+
+
 def apply_decision(
     session: Session, ctx: CommuneContext, mailbox: Mailbox, mail: ParsedMail,
-    decision: Decision, now: datetime | None = None,
+    decision: Decision, now: datetime | None = None, sent: SentCounts | None = None,
 ) -> Applied:
+    """``sent``: the group's per-sender counts for the acknowledgement cap (else a query)."""
     now = now or utcnow()
     if decision.kind in (DecisionKind.NEW_TICKET, DecisionKind.FOLLOW_UP):
-        return _open_ticket(session, ctx, mailbox, mail, decision, now)
+        return _open_ticket(session, ctx, mailbox, mail, decision, now, sent)
     ticket = _ticket(session, ctx, decision.ticket_id)
     if decision.kind == DecisionKind.REPLY and ticket is not None:
         return _add_reply(session, ctx, mail, ticket, now)
     if decision.kind == DecisionKind.REPLY:  # the ticket vanished: keep the mail as a request
-        return _open_ticket(session, ctx, mailbox, mail, decision, now)
+        return _open_ticket(session, ctx, mailbox, mail, decision, now, sent)
     if decision.kind == DecisionKind.BOUNCE:
         return _record_bounce(session, mail, ticket, now)
     # AUTOMATIC: stored only; on its ticket as a note, changing nothing else.
@@ -117,12 +152,14 @@ def _ticket(session: Session, ctx: CommuneContext, ticket_id: int | None) -> Tic
 
 def _open_ticket(
     session: Session, ctx: CommuneContext, mailbox: Mailbox, mail: ParsedMail,
-    decision: Decision, now: datetime,
+    decision: Decision, now: datetime, sent: SentCounts | None = None,
 ) -> Applied:
     files = _sort_files(ctx, mail)
     first, last = split_name(mail.from_name, mail.from_address)
-    capped = bool(mail.from_address) and _acks_last_hour(
-        session, ctx.commune_id, mail.from_address or "", now) >= mailbox.ack_cap_per_hour
+    address = mail.from_address or ""
+    already = (sent.count(address) if sent is not None else
+               _acks_last_hour(session, ctx.commune_id, address, now)) if address else 0
+    capped = bool(address) and already >= mailbox.ack_cap_per_hour
     ticket = submit_request(session, ctx, IntakeRequest(
         channel=Channel.EMAIL,
         citizen=CitizenDetails(last_name=last, first_name=first, email=mail.from_address),
@@ -136,6 +173,8 @@ def _open_ticket(
     if capped:
         record_event(session, ctx.commune_id, MAIL_ACTOR, "acknowledgement.capped", ticket,
                      after={"to": mail.from_address, "cap_per_hour": mailbox.ack_cap_per_hour})
+    elif sent is not None and ticket.citizen.email:
+        sent.queued(ticket.citizen.email)
     if decision.kind == DecisionKind.FOLLOW_UP and decision.ticket_id is not None:
         earlier = _ticket(session, ctx, decision.ticket_id)
         if earlier is not None:
@@ -207,19 +246,15 @@ def _notify_assignee(
                  body, ticket=ticket, signing_key=ctx.signing_key, domain=ctx.mail_domain)
 
 
+def _sent_filter(commune_id: int, now: datetime) -> tuple:  # type: ignore[type-arg]
+    return (OutboxMessage.commune_id == commune_id,
+            OutboxMessage.kind.in_(("acknowledgement", "mail_rejected")),
+            OutboxMessage.created_at >= now - timedelta(hours=1))
+
+
 def _acks_last_hour(session: Session, commune_id: int, address: str, now: datetime) -> int:
     return int(session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.commune_id == commune_id,
-        OutboxMessage.kind.in_(("acknowledgement", "mail_rejected")),
-        OutboxMessage.to_address == address.lower(),
-        OutboxMessage.created_at >= now - timedelta(hours=1))) or 0)
-
-
-def sender_over_cap(session: Session, ctx: CommuneContext, mailbox: Mailbox, address: str,
-                    now: datetime | None = None) -> bool:
-    """Has ``address`` had its hourly share of automatic answers from this commune?"""
-    return _acks_last_hour(session, ctx.commune_id, address, now or utcnow()) \
-        >= mailbox.ack_cap_per_hour
+        *_sent_filter(commune_id, now), OutboxMessage.to_address == address.lower())) or 0)
 
 
 def _sort_files(ctx: CommuneContext, mail: ParsedMail) -> _Files:

@@ -132,16 +132,19 @@ class MailboxConnection:
 
     # -- moving -----------------------------------------------------------------------------
 
-    def move(self, uid: int, folder: str) -> None:
-        """MOVE when offered, else COPY + \\Deleted + UID EXPUNGE of that one message."""
-        client = self.client
-        if client.has_capability("MOVE"):
-            self._call(client.move, [uid], folder)
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        """Move ``uids`` in one command: MOVE when offered, else COPY + \\Deleted + UID
+        EXPUNGE of those messages. One round trip (and one server-side sync) per batch."""
+        if not uids:
             return
-        self._call(client.copy, [uid], folder)
-        self._call(client.add_flags, [uid], [b"\\Deleted"], silent=True)
+        client, uids = self.client, list(uids)
+        if client.has_capability("MOVE"):
+            self._call(client.move, uids, folder)
+            return
+        self._call(client.copy, uids, folder)
+        self._call(client.add_flags, uids, [b"\\Deleted"], silent=True)
         if client.has_capability("UIDPLUS"):
-            self._call(client.uid_expunge, [uid])
+            self._call(client.uid_expunge, uids)
         else:  # without UIDPLUS only a plain EXPUNGE exists; it removes ours and any \Deleted
             self._call(client.expunge)
 

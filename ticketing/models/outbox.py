@@ -20,7 +20,11 @@ class OutboxStatus(StrEnum):
 
 class OutboxMessage(TenantScoped, Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The per-sender acknowledgement cap counts one address's recent mail.
+        Index("ix_outbox_recipient", "commune_id", "to_address", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

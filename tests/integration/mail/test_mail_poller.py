@@ -246,10 +246,10 @@ def test_a_failing_mail_is_quarantined_after_n_attempts_without_stopping_the_loo
         mail_app, dovecot, imap_user, monkeypatch) -> None:
     real_apply = poller.apply_decision
 
-    def flaky(session, ctx, mailbox, mail, decision, now=None):  # type: ignore[no-untyped-def]
+    def flaky(session, ctx, mailbox, mail, decision, **kwargs):  # type: ignore[no-untyped-def]
         if "piège" in mail.subject:
             raise RuntimeError("bug du traitement")
-        return real_apply(session, ctx, mailbox, mail, decision, now)
+        return real_apply(session, ctx, mailbox, mail, decision, **kwargs)
 
     monkeypatch.setattr(poller, "apply_decision", flaky)
     dovecot.append(imap_user, french_mail(subject="Courriel piège"),
