@@ -19,8 +19,6 @@ import os
 import random
 import resource
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +33,10 @@ from sqlalchemy import create_engine, func, select, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.dovecot import PASSWORD as DOVECOT_PASSWORD  # noqa: E402
+from tests.dovecot import Dovecot  # noqa: E402
+
 COMMUNE = "champignac-en-cambrousse"
-PASSWORD = "bench-imap-password"
 PASSWORD_ENV = "AIGUILLAGE_BENCH_IMAP_PASSWORD"
 USER = "mairie@champignac.example"
 
@@ -59,44 +59,6 @@ TOPICS = [
      "l'inscrire à la cantine pour la rentrée ? Dossier n° {n}."),
 ]
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n" + b"0" * 20_000
-
-DOVECOT_CONFIG = """\
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-auth_failure_delay = 0
-first_valid_uid = 1
-default_login_user = dovenull
-default_internal_user = dovecot
-mail_location = maildir:{root}/mail/%u
-passdb {{
-  driver = static
-  args = password={password}
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={root}/mail/%u
-}}
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-"""
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -131,31 +93,12 @@ def french_mail(rng: random.Random, i: int) -> bytes:
     return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def start_dovecot(root: Path) -> tuple[int, Path]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (root / "mail").mkdir()
-    shutil.chown(root / "mail", "dovecot", "dovecot")
-    config = root / "dovecot.conf"
-    config.write_text(DOVECOT_CONFIG.format(root=root, port=port, password=PASSWORD))
-    subprocess.run([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(config)],
-                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return port, config
-        time.sleep(0.025)
-    raise RuntimeError("dovecot did not start")
-
-
 def fill_mailbox(port: int, count: int, seed: int) -> None:
     from imapclient import IMAPClient
 
     rng = random.Random(seed)
     client = IMAPClient("127.0.0.1", port=port, ssl=False)
-    client.login(USER, PASSWORD)
+    client.login(USER, DOVECOT_PASSWORD)
     for start in range(0, count, 500):
         client.multiappend("INBOX", [french_mail(rng, i)
                                      for i in range(start, min(count, start + 500))])
@@ -187,20 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="aiguillage-bench-mail-"))
     workdir.chmod(0o755)
-    config = None
+    server = None
     base_url, schema = args.database_url, None
     try:
-        port, config = start_dovecot(workdir)
+        server = Dovecot(workdir)
+        server.start()
+        port = server.port
         started = time.perf_counter()
         fill_mailbox(port, args.count, args.seed)
         print(f"{args.count} mails appended in {time.perf_counter() - started:.1f} s")
         url, schema = prepare_database(base_url, workdir)
         tickets, seconds, rss_before, rss_after, report = run_pass(url, workdir, port, args.count)
     finally:
-        if config is not None:
-            subprocess.run([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(config),
-                            "stop"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+        if server is not None:
+            server.stop()
         if schema and base_url:
             engine = create_engine(base_url)
             with engine.begin() as connection:
@@ -226,7 +169,7 @@ def run_pass(url: str, workdir: Path, port: int, count: int):  # type: ignore[no
     from ticketing.web import create_app
     from ticketing.web.extensions import db
 
-    os.environ[PASSWORD_ENV] = PASSWORD
+    os.environ[PASSWORD_ENV] = DOVECOT_PASSWORD
     settings = replace(Settings.from_environment(), database_url=url,
                        data_dir=workdir / "data", secret_key="bench-secret")
     configs = {slug: replace(c, mailboxes=[]) for slug, c in load_all(REPO / "config").items()}
