@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ticketing.config.schema import Channel
 from ticketing.domain.codes import format_ticket_number, new_tracking_code
 from ticketing.domain.deadlines import compute_deadlines, local_date, silence_date
+from ticketing.domain.places import place_problem
 from ticketing.domain.routing import RoutingDecision, route_ticket
 from ticketing.models import Attachment, Citizen, EntryKind, Status, ThreadEntry, Ticket
 from ticketing.operations.acknowledgement import queue_acknowledgement
@@ -189,14 +190,7 @@ def _subject_from(description: str, category) -> str:  # type: ignore[no-untyped
 
 
 def _check_place(commune, request: IntakeRequest) -> None:  # type: ignore[no-untyped-def]
-    """A known zone, and a point given whole (latitude and longitude) and on Earth."""
-    if request.zone_code is not None and request.zone_code not in {
-        zone.code for zone in commune.zones
-    }:
-        raise IntakeRejected("zone", "Quartier inconnu.")
-    if (request.latitude is None) != (request.longitude is None):
-        raise IntakeRejected("location", "Position incomplète : latitude et longitude.")
-    if request.latitude is not None and not (
-        -90 <= request.latitude <= 90 and -180 <= request.longitude <= 180  # type: ignore[operator]
-    ):
-        raise IntakeRejected("location", "Position hors limites.")
+    problem = place_problem({zone.code for zone in commune.zones}, request.zone_code,
+                            request.latitude, request.longitude)
+    if problem is not None:
+        raise IntakeRejected(*problem)
