@@ -300,12 +300,20 @@ class CalendarRules(Strict):
     roll_forward_to_open_day: bool = True
 
 
+class DigestSettings(Strict):
+    """The daily digest mailed to agents and managers."""
+
+    hour: Annotated[int, Field(ge=0, le=23)] = 7  # local time from which it goes out
+    soon_days: Annotated[int, Field(ge=0, le=60)] = 3  # calendar days ahead counted as soon due
+
+
 class DeadlinesFile(Strict):
     calendar: CalendarRules = CalendarRules()
     rules: list[DeadlineRule] = Field(default_factory=list)
     default: DeadlineRule
     # Agents are alerted this long before an implicit decision (silence) is born.
     decision_alert_before: Delay = Delay(days=15, unit=DayUnit.CALENDAR)
+    digest: DigestSettings = DigestSettings()
 
     @model_validator(mode="after")
     def _default_is_unconditional(self) -> DeadlinesFile:

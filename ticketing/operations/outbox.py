@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.domain.message_ids import outgoing_message_id
 from ticketing.models import OutboxMessage, OutboxStatus, Ticket, utcnow
-from ticketing.operations.events import Actor, record_event
+from ticketing.operations.events import Actor, change_ticket, record_event
 
 MAX_ATTEMPTS = 16  # with the 6-hour cap: about two days of outage before giving up
 LOOP_HEADER = "X-Aiguillage-Loop"
@@ -102,7 +102,8 @@ def drain_outbox(
             if message.kind == "acknowledgement" and message.ticket_id is not None:
                 ticket = session.get(Ticket, message.ticket_id)
                 if ticket is not None and ticket.acknowledged_at is None:
-                    ticket.acknowledged_at = message.sent_at
+                    change_ticket(session, ticket, Actor.system(), "ticket.acknowledged",
+                                  acknowledged_at=message.sent_at)
         session.commit()
     return report
 

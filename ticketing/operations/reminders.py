@@ -28,8 +28,6 @@ from ticketing.operations.deadlines import rule_of
 from ticketing.operations.events import Actor, change_ticket
 from ticketing.operations.outbox import enqueue_mail
 
-DIGEST_HOUR = 7  # local time from which the day's digest goes out
-DIGEST_SOON_DAYS = 3  # calendar days ahead that count as "soon due" in a digest
 JOBS_ACTOR = Actor.system("Relances automatiques")
 
 
@@ -116,7 +114,7 @@ def _run_for_commune(session: Session, ctx: CommuneContext, now: datetime,
         report.escalations += _escalate(session, ctx, directory, ticket, today)
         report.ack_alerts += _ack_overdue(session, ctx, directory, ticket, today)
         report.decision_alerts += _decision_alert(session, ctx, directory, ticket, today)
-    if now.astimezone(ZoneInfo(ctx.timezone)).hour >= DIGEST_HOUR:
+    if now.astimezone(ZoneInfo(ctx.timezone)).hour >= ctx.config.deadlines.digest.hour:
         report.digests += _digests(session, ctx, directory, today)
 
 
@@ -211,7 +209,8 @@ def _decision_alert(session: Session, ctx: CommuneContext, directory: _Directory
 
 def _digests(session: Session, ctx: CommuneContext, directory: _Directory, today: date) -> int:
     """One mail a day per agent (their tickets) and per manager (their services' tickets)."""
-    soon = today + timedelta(days=DIGEST_SOON_DAYS)
+    soon_days = ctx.config.deadlines.digest.soon_days
+    soon = today + timedelta(days=soon_days)
     tickets = session.scalars(
         select(Ticket).where(Ticket.commune_id == ctx.commune_id,
                              Ticket.status.in_(OPEN_STATUSES), Ticket.answer_due_on <= soon)
@@ -230,7 +229,7 @@ def _digests(session: Session, ctx: CommuneContext, directory: _Directory, today
     for email, recipient in sorted(recipients.items()):
         sent += _notify(session, ctx, "digest", recipient, today.isoformat(), None,
                         f"Demandes en retard ou à échéance proche — {format_date_fr(today)}",
-                        "digest.txt", today=today, soon_days=DIGEST_SOON_DAYS,
+                        "digest.txt", today=today, soon_days=soon_days,
                         mine=mine.get(email, []), managed=managed.get(email, []))
     return sent
 
@@ -270,4 +269,4 @@ def _agent_url(ctx: CommuneContext, number: str | None) -> str:
     return f"{base}tickets/{number}" if number else base
 
 
-__all__ = ["DIGEST_HOUR", "JobReport", "Recipient", "run_deadline_jobs"]
+__all__ = ["JobReport", "Recipient", "run_deadline_jobs"]
