@@ -35,6 +35,12 @@ DEMO_ACCOUNTS = (
                 "Jeanne Fantasio", "Agente de l'éclairage public", (("eclairage", "agent"),)),
     DemoAccount("champignac-en-cambrousse", "cabinet@champignac.example", "Seccotine Marsu",
                 "Directrice de cabinet", (("cabinet", "cabinet"),)),
+    DemoAccount("champignac-en-cambrousse", "dgs@champignac.example", "Aimé De Mesmaeker",
+                "Directeur général des services", (("cabinet", "dgs"),)),
+    DemoAccount("champignac-en-cambrousse", "elu@champignac.example", "Pacôme de Champignac",
+                "Adjoint au maire", (("cabinet", "elu"),)),
+    DemoAccount("champignac-en-cambrousse", "admin@champignac.example", "Jules Boulier",
+                "Administrateur de l'application", (("cabinet", "administrateur"),)),
     DemoAccount("trifouillis-les-oies", "accueil@trifouillis.example", "Aimé Demaison",
                 "Agent d'accueil", (("accueil", "agent"),)),
 )

@@ -341,17 +341,23 @@ class TemplatesFile(Strict):
 # --- roles.yaml ---------------------------------------------------------------
 
 PERMISSIONS = (
-    "view",
-    "reply",
-    "note",
-    "change_status",
+    "view",            # read the ticket, its thread and history
+    "reply",           # answer the citizen (e-mail or letter)
+    "note",            # internal notes and mentions
+    "change_status",   # e.g. waiting for the citizen
     "close",
     "reopen",
-    "assign",
-    "transfer",
-    "view_dashboard",
-    "manage_users",
-    "view_audit",
+    "assign",          # claim, assign, reassign within the service
+    "transfer",        # move the ticket to another service
+    "copy",            # copy for information to other services
+    "forward",         # forward to another administration (not competent)
+    "register",        # register a letter, a call or a counter visit
+    "validate",        # approve drafts in the validation circuit (parapheur)
+    "merge",           # merge duplicates and link tickets
+    "export",          # CSV/XLSX exports
+    "view_dashboard",  # cabinet pilot: overdue, indicators, map
+    "manage_users",    # agents and their roles (not the tickets' content)
+    "view_audit",      # the audit log and the mail quarantine
 )
 
 
@@ -360,6 +366,8 @@ class Role(Strict):
     label: str
     permissions: list[str]
     scope: Literal["service", "commune"] = "service"
+    # Holders must sign in with a second factor (TOTP) once they have enrolled one.
+    require_totp: bool = False
 
     @field_validator("permissions")
     @classmethod

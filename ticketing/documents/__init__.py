@@ -1,0 +1,1 @@
+"""Printable documents (PDF acknowledgement slips and letters), rendered from HTML."""
