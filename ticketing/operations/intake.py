@@ -64,6 +64,8 @@ class IntakeRequest:
     # The channel already knows the service (a mail to urbanisme@): routing rules are skipped.
     forced_service: str | None = None
     acknowledge: bool = True  # False: no acknowledgement (the mail channel's per-sender cap)
+    # A citizen already on file, picked by the agent who registers a letter, call or visit.
+    citizen_id: int | None = None
 
 
 def submit_request(
@@ -82,7 +84,10 @@ def submit_request(
         raise IntakeRejected("attachments", str(exc)) from exc
 
     _check_place(config.commune, request)
-    citizen = _find_or_create_citizen(session, ctx.commune_id, request.citizen)
+    if request.citizen_id is not None:
+        citizen = _known_citizen(session, ctx.commune_id, request.citizen_id)
+    else:
+        citizen = _find_or_create_citizen(session, ctx.commune_id, request.citizen)
     subject = request.subject.strip() or _subject_from(request.description, category)
     if request.forced_service is not None:
         if request.forced_service not in config.services:
@@ -167,6 +172,13 @@ def _find_or_create_citizen(session: Session, commune_id: int, details: CitizenD
     citizen.last_name = details.last_name.strip()
     citizen.phone = (details.phone or "").strip() or citizen.phone
     citizen.address = (details.address or "").strip() or citizen.address
+    return citizen
+
+
+def _known_citizen(session: Session, commune_id: int, citizen_id: int) -> Citizen:
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None or citizen.commune_id != commune_id:
+        raise IntakeRejected("citizen", "Usager inconnu.")
     return citizen
 
 
