@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ticketing.models import TicketCounter
 
 
-def next_sequence(session: Session, commune_id: int, year: int) -> int:
-    """Increment and return the commune's counter for ``year`` in one atomic statement."""
+def next_sequence(
+    session: Session, commune_id: int, year: int, counters: Table | None = None
+) -> int:
+    """Increment and return the commune's counter for ``year`` in one atomic statement;
+    ``counters``: another table of (commune_id, year, last_value) than the ticket numbers'."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = TicketCounter.__table__
+    table = counters if counters is not None else TicketCounter.__table__
     statement = (
         insert(table)
         .values(commune_id=commune_id, year=year, last_value=1)
