@@ -1,6 +1,7 @@
 """Database tables of Aiguillage (SQLAlchemy 2 declarative models)."""
 
 from ticketing import tenancy  # noqa: F401  (installs the commune filter on every session)
+from ticketing.models.accounts import PasswordToken
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
@@ -26,6 +27,7 @@ from ticketing.models.ticket import (
 __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
     "CommuneRecord", "EntryKind", "InboundMessage", "InboundStatus", "MailFailure", "MailLease",
-    "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus", "Status",
+    "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus",
+    "PasswordToken", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
 ]
