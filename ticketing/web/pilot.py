@@ -2,7 +2,8 @@
 
 Thin views over ``ticketing.reporting``; an export runs the very query of its page, so it
 holds only what the reader may see. Reserved to agents with "view_dashboard" (and "view")
-on at least one service; the figures cover those services only.
+on at least one service; the figures cover those services only. Exports further need
+"export": they cover the services where the reader holds all three.
 """
 
 from __future__ import annotations
@@ -34,15 +35,22 @@ from ticketing.web.themes import render_page
 bp = Blueprint("pilot", __name__, url_prefix="/<commune>/agent/pilotage")
 
 PILOT_PERMISSIONS = {"view", "view_dashboard"}
+EXPORT_PERMISSIONS = PILOT_PERMISSIONS | {"export"}
 FORMATS = {"csv": CSV_TYPE, "xlsx": XLSX_TYPE}
+EXPORT_ENDPOINTS = {"pilot.dashboard_export", "pilot.indicators_export", "pilot.map_export"}
 
 
-def pilot_services() -> set[str]:
+def pilot_services(needed: set[str] = PILOT_PERMISSIONS) -> set[str]:
     """The services whose figures the signed-in agent may see on the pilot pages."""
     config = current_commune().config
     grants = current_user.grants
     return {code for code in config.services
-            if PILOT_PERMISSIONS <= permissions_on(grants, config.roles, code)}
+            if needed <= permissions_on(grants, config.roles, code)}
+
+
+def export_services() -> set[str]:
+    """The services whose figures the signed-in agent may also download."""
+    return pilot_services(EXPORT_PERMISSIONS)
 
 
 @bp.before_request
@@ -51,6 +59,8 @@ def _guard() -> Any:
     if refused is not None:
         return refused
     if not pilot_services():
+        abort(403)
+    if request.endpoint in EXPORT_ENDPOINTS and not export_services():
         abort(403)
     return None
 
@@ -66,7 +76,7 @@ def _pilot_link() -> dict[str, Any]:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"channel_label": channel_label, "status_label": agent_status_label,
-            "date_fr": _date_fr, "number_fr": _number_fr}
+            "date_fr": _date_fr, "number_fr": _number_fr, "can_export": bool(export_services())}
 
 
 def _date_fr(day: date | None) -> str:
@@ -134,7 +144,7 @@ def dashboard_export(fmt: str) -> Response:
     ctx = current_commune()
     flt = _filter()
     today = _today()
-    base = watched_tickets(ctx.commune_id, pilot_services(), flt, ctx.config, today)
+    base = watched_tickets(ctx.commune_id, export_services(), flt, ctx.config, today)
     rows = overdue_rows(db.session, base, today, ctx.timezone, limit=None)
     return _download([_overdue_table(rows)], "retards", fmt)
 
@@ -162,18 +172,18 @@ def _overdue_table(rows: list[OverdueRow]) -> Table:
 # --- indicators -------------------------------------------------------------------------
 
 
-def _indicators() -> tuple[Indicators, PilotFilter, bool]:
+def _indicators(services: set[str]) -> tuple[Indicators, PilotFilter, bool]:
     ctx = current_commune()
     period, valid = Period.from_args(request.args, _today())
     flt = _filter()
-    found = compute_indicators(db.session, ctx.commune_id, pilot_services(), flt, ctx.config,
+    found = compute_indicators(db.session, ctx.commune_id, services, flt, ctx.config,
                                period, utcnow())
     return found, flt, valid
 
 
 @bp.get("/indicateurs")
 def indicators() -> tuple[str, int]:
-    found, flt, valid = _indicators()
+    found, flt, valid = _indicators(pilot_services())
     return render_page("pilot/indicators.html", ind=found, flt=flt, period_valid=valid,
                        charts=indicator_charts(found), rows=indicator_rows(found),
                        **_filter_options()), 200 if valid else 422
@@ -181,7 +191,7 @@ def indicators() -> tuple[str, int]:
 
 @bp.get("/indicateurs.<fmt>")
 def indicators_export(fmt: str) -> Response:
-    found, _flt, _valid = _indicators()
+    found, _flt, _valid = _indicators(export_services())
     return _download(indicator_tables(found), "indicateurs", fmt)
 
 
@@ -251,9 +261,10 @@ def indicator_tables(ind: Indicators) -> list[Table]:
 # --- map --------------------------------------------------------------------------------
 
 
-def _map_points():  # type: ignore[no-untyped-def]
+def _map_points(services: set[str] | None = None):  # type: ignore[no-untyped-def]
     ctx = current_commune()
-    return map_points(db.session, ctx.commune_id, pilot_services(), _filter(), ctx.config,
+    services = pilot_services() if services is None else services
+    return map_points(db.session, ctx.commune_id, services, _filter(), ctx.config,
                       _today())
 
 
@@ -320,7 +331,7 @@ def map_export(fmt: str) -> Response:
              else p.service_code,
              zones.get(p.zone_code or "", p.zone_code or ""), p.answer_due_on,
              _("oui") if p.overdue else _("non"), p.latitude, p.longitude]
-            for p in _map_points()]
+            for p in _map_points(export_services())]
     headers = [_("N°"), _("Objet"), _("Service"), _("Quartier"), _("Réponse due le"),
                _("En retard"), _("Latitude"), _("Longitude")]
     return _download([Table(_("Demandes géolocalisées"), headers, rows)], "carte", fmt)

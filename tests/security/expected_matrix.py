@@ -1,0 +1,137 @@
+"""The expected authorisation matrix: every route of the app, every demo role, every object.
+
+``test_route_matrix.py`` walks ``app.url_map`` and fails on any route missing here, so a
+new route cannot ship without someone deciding who may use it.
+
+Roles are the demo accounts (``ticketing/demo.py``) plus "anonyme" (not signed in). Each
+role works in its own commune: Champignac for all but "trifouillis".
+
+Objects (the columns):
+- a route taking a ticket (``number``) or one of its files (``public_id``):
+  ``own`` = a ticket of the role's own service, ``other`` = a ticket of another service
+  of the same commune, ``elsewhere`` = a ticket of the other commune, at that commune's
+  URL (the role being signed in to its own commune only);
+- a commune's route without ticket: ``here`` = the role's commune, ``elsewhere`` = the
+  other commune;
+- a route outside any commune: ``none``.
+
+Values: an HTTP status; ``LOGIN`` = 302 to the agent login page; ``OK`` = an allowed
+POST (it ran: 200, a redirect other than to the login page, 400 or 422). A denied POST
+(403/404, or LOGIN) must leave the database unchanged. A tuple gives one value per
+object column, a single value applies to every column. Keys list role groups
+(space-separated); every role appears exactly once per row.
+"""
+
+from __future__ import annotations
+
+LOGIN = "login"
+OK = "ok"
+
+ROLES = ("anonyme", "courrier", "chef_voirie", "agent_voirie", "agent_eclairage", "cabinet",
+         "dgs", "elu", "admin", "trifouillis")
+
+# role: (e-mail or None, commune, own service, another service of the same commune)
+ACCOUNTS = {
+    "anonyme": (None, "champignac-en-cambrousse", "voirie", "eclairage"),
+    "courrier": ("courrier@champignac.example", "champignac-en-cambrousse", "courrier",
+                 "voirie"),
+    "chef_voirie": ("chef.voirie@champignac.example", "champignac-en-cambrousse", "voirie",
+                    "eclairage"),
+    "agent_voirie": ("agent.voirie@champignac.example", "champignac-en-cambrousse", "voirie",
+                     "eclairage"),
+    "agent_eclairage": ("agent.eclairage@champignac.example", "champignac-en-cambrousse",
+                        "eclairage", "voirie"),
+    "cabinet": ("cabinet@champignac.example", "champignac-en-cambrousse", "cabinet", "voirie"),
+    "dgs": ("dgs@champignac.example", "champignac-en-cambrousse", "cabinet", "voirie"),
+    "elu": ("elu@champignac.example", "champignac-en-cambrousse", "cabinet", "voirie"),
+    "admin": ("admin@champignac.example", "champignac-en-cambrousse", "cabinet", "voirie"),
+    "trifouillis": ("accueil@trifouillis.example", "trifouillis-les-oies", "accueil",
+                    "technique"),
+}
+
+TICKET = ("own", "other", "elsewhere")
+COMMUNE = ("here", "elsewhere")
+SITE = ("none",)
+
+# Role groups used below.
+SIGNED_IN = ("courrier chef_voirie agent_voirie agent_eclairage cabinet dgs elu admin "
+             "trifouillis")
+EVERYONE = f"anonyme {SIGNED_IN}"
+SERVICE_AGENTS = "courrier chef_voirie agent_voirie agent_eclairage trifouillis"
+PILOTS = "chef_voirie cabinet dgs"  # view_dashboard (and export) on some service
+NOT_PILOTS = "courrier agent_voirie agent_eclairage elu admin trifouillis"
+
+# The pages of a ticket: its own service's agents see it; cabinet, DGS and élu see every
+# service; the administrator sees no ticket content; nobody sees the other commune's.
+VIEW_TICKET = {
+    "anonyme": LOGIN,
+    SERVICE_AGENTS: (200, 404, 404),
+    "cabinet dgs elu": (200, 200, 404),
+    "admin": 404,
+}
+
+
+def ticket_action(*, dgs: object, elu: object = (403, 403, 404)) -> dict[str, object]:
+    """A POST on a ticket: allowed to its service's agents and the cabinet; the DGS and
+    the élu see the ticket (403 when they lack the permission)."""
+    return {
+        "anonyme": LOGIN,
+        SERVICE_AGENTS: (OK, 404, 404),
+        "cabinet": (OK, OK, 404),
+        "dgs": dgs,
+        "elu": elu,
+        "admin": 404,
+    }
+
+
+PILOT_PAGE = {"anonyme": LOGIN, PILOTS: (200, 404), NOT_PILOTS: (403, 404)}
+
+# (endpoint, method): (object columns, expectations)
+MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
+    # --- outside any commune ----------------------------------------------------------
+    ("site.index", "GET"): (SITE, {EVERYONE: 200}),
+    ("site.health", "GET"): (SITE, {EVERYONE: 200}),
+    ("site.theme_file", "GET"): (SITE, {EVERYONE: 200}),
+    # --- public pages -----------------------------------------------------------------
+    ("public.home", "GET"): (COMMUNE, {EVERYONE: 200}),
+    ("public.request_form", "GET"): (COMMUNE, {EVERYONE: 200}),
+    ("public.request_form", "POST"): (COMMUNE, {EVERYONE: 303}),
+    # Without a request just filed in this session: back to the form.
+    ("public.confirmation", "GET"): (COMMUNE, {EVERYONE: 302}),
+    ("public.tracking", "GET"): (COMMUNE, {EVERYONE: 200}),
+    ("public.tracking", "POST"): (COMMUNE, {EVERYONE: 200}),
+    # Only Champignac publishes its quality results.
+    ("quality.results", "GET"): (COMMUNE, {
+        "anonyme courrier chef_voirie agent_voirie agent_eclairage cabinet dgs elu admin":
+            (200, 404),
+        "trifouillis": (404, 200)}),
+    # --- agent sign-in ----------------------------------------------------------------
+    # Signed in: the login page sends to the queue; another commune's page is a login page.
+    ("agent.login", "GET"): (COMMUNE, {"anonyme": 200, SIGNED_IN: (302, 200)}),
+    ("agent.login", "POST"): (COMMUNE, {"anonyme": 422, SIGNED_IN: (302, 422)}),
+    ("agent.logout", "POST"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: (303, 404)}),
+    # --- the queue and tickets --------------------------------------------------------
+    ("agent.queue", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: (200, 404)}),
+    ("agent.ticket", "GET"): (TICKET, VIEW_TICKET),
+    ("agent.attachment", "GET"): (TICKET, VIEW_TICKET),
+    ("agent.reply", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    ("agent.note", "POST"): (TICKET, ticket_action(dgs=(OK, OK, 404))),
+    ("agent.change_status", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    ("agent.locate", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    ("agent.take", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    # --- cabinet pilot (view_dashboard; exports also need export) ----------------------
+    ("pilot.dashboard", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.indicators", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.map_page", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.map_markers", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.dashboard_export", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.indicators_export", "GET"): (COMMUNE, PILOT_PAGE),
+    ("pilot.map_export", "GET"): (COMMUNE, PILOT_PAGE),
+    # --- quarantined mail (view_audit) ------------------------------------------------
+    ("mail_admin.quarantine", "GET"): (COMMUNE, {
+        "anonyme": LOGIN, "cabinet dgs admin": (200, 404),
+        "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}),
+    ("mail_admin.raw_message", "GET"): (COMMUNE, {
+        "anonyme": LOGIN, "cabinet dgs admin": (200, 404),
+        "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}),
+}

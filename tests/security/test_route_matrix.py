@@ -1,0 +1,216 @@
+"""Every route of the app, with every demo role, on tickets of the role's own service,
+another service and another commune: the status codes must match ``expected_matrix``.
+
+A route missing from the matrix fails the test (a new route needs a decision). Every
+POST carries a valid CSRF token; a denied POST must leave every table unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from tests.security.conftest import (
+    DEMO,
+    OTHER,
+    RoleClient,
+    count_rows,
+    file_ticket,
+    quarantine_mail,
+    role_client,
+)
+from tests.security.expected_matrix import ACCOUNTS, LOGIN, MATRIX, OK, ROLES, TICKET
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+# Run last, in this order: they sign the role's client out.
+SIGNS_OUT = ("agent.logout",)
+ALLOWED_POST = {200, 302, 303, 400, 422}
+RAW_MAIL = b"From: x@example.org\r\nSubject: test\r\n\r\nillisible\r\n"
+
+# Minimal valid form data of the POST routes, per commune where it differs.
+POST_DATA: dict[str, dict[str, str]] = {
+    "agent.reply": {"subject": "", "body": "Nous intervenons jeudi.", "status": "answered"},
+    "agent.note": {"body": "Vu avec le chef d'équipe."},
+    "agent.change_status": {"status": "in_progress"},
+    "agent.locate": {"zone": "", "latitude": "", "longitude": ""},
+    "agent.login": {"email": "personne@example.org", "password": "pas le bon"},
+    "public.tracking": {"code": "ABCD-EFGH", "verifier": "Martin"},
+}
+REQUEST_FORM: dict[str, dict[str, str]] = {
+    DEMO: {"category": "eclairage-panne", "extra_adresse_incident": "12 rue des Lilas",
+           "extra_numero_candelabre": "EP-0042"},
+    OTHER: {"category": "signalement", "extra_adresse_incident": "Place de la mairie"},
+}
+CITIZEN = {"first_name": "Camille", "last_name": "Martin", "email": "camille@example.org",
+           "description": "Le lampadaire devant le 12 rue des Lilas ne s'allume plus."}
+
+
+def expand(spec: dict[str, object], columns: tuple[str, ...]) -> dict[str, tuple[object, ...]]:
+    """``{"role role": value or tuple}`` → ``{role: one value per column}``."""
+    found: dict[str, tuple[object, ...]] = {}
+    for group, value in spec.items():
+        values = value if isinstance(value, tuple) else (value,) * len(columns)
+        assert len(values) == len(columns), f"{group}: {len(columns)} columns expected"
+        for role in group.split():
+            assert role in ROLES and role not in found, f"role {role!r} unknown or repeated"
+            found[role] = values
+    missing = set(ROLES) - found.keys()
+    assert not missing, f"roles without an expectation: {sorted(missing)}"
+    return found
+
+
+def matrix_order() -> list[tuple[str, str]]:
+    """GETs, then POSTs, then the routes that sign out."""
+    return sorted(MATRIX, key=lambda key: (key[0] in SIGNS_OUT, key[1] != "GET", key))
+
+
+def route_methods(app: Flask) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods or () if method not in IGNORED_METHODS}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one cell of the matrix requests: a commune and a ticket of a service."""
+
+    commune: str
+    service: str | None = None
+
+
+class World:
+    """The tickets, files and mail the matrix walks, filed once per module."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._shared: dict[Target, tuple[str, str | None]] = {}
+        self.messages = {commune: quarantine_mail(app, commune, RAW_MAIL + commune.encode())
+                         for commune in (DEMO, OTHER)}
+
+    def ticket(self, target: Target, fresh: bool) -> tuple[str, str | None]:
+        """(number, attachment id) of a ticket of ``target``; ``fresh``: a new one."""
+        assert target.service is not None
+        if fresh or target not in self._shared:
+            number, _code, public_id = file_ticket(self.app, target.commune, target.service,
+                                                   with_file=True)
+            if fresh:
+                return number, public_id
+            self._shared[target] = (number, public_id)
+        return self._shared[target]
+
+
+def target_of(role: str, column: str) -> Target:
+    _email, commune, own, other = ACCOUNTS[role]
+    elsewhere = OTHER if commune == DEMO else DEMO
+    if column == "own":
+        return Target(commune, own)
+    if column == "other":
+        return Target(commune, other)
+    if column == "elsewhere":
+        return Target(elsewhere, "accueil" if elsewhere == OTHER else "voirie")
+    return Target(commune)
+
+
+PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def url_for_cell(world: World, rule_text: str, target: Target, fresh: bool) -> str:
+    number = public_id = None
+    if "<number>" in rule_text or "<public_id>" in rule_text:
+        number, public_id = world.ticket(target, fresh)
+    values = {"commune": target.commune, "number": number, "public_id": public_id,
+              "message_id": world.messages[target.commune], "fmt": "csv",
+              "slug": "default", "filename": "aiguillage.css"}
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert values.get(name) is not None, (
+            f"{rule_text}: no value for <{name}>; teach url_for_cell in {__name__}")
+        return str(values[name])
+
+    return PARAMETER.sub(value, rule_text)
+
+
+def post_data(endpoint: str, commune: str, token: str) -> dict[str, str]:
+    data = {"csrf_token": token, **POST_DATA.get(endpoint, {})}
+    if endpoint == "public.request_form":
+        data.update(CITIZEN, **REQUEST_FORM[commune])
+    return data
+
+
+def matches(expected: object, status: int, location: str) -> bool:
+    to_login = status == 302 and "/agent/connexion" in location
+    if expected == LOGIN:
+        return to_login
+    if expected == OK:
+        return status in ALLOWED_POST and not to_login
+    return status == expected
+
+
+def denied(expected: object) -> bool:
+    return expected == LOGIN or expected in (403, 404)
+
+
+@pytest.fixture(scope="module")
+def world(module_app: Flask) -> World:
+    return World(module_app)
+
+
+@pytest.fixture(scope="module")
+def clients(module_app: Flask) -> dict[str, RoleClient]:
+    return {role: role_client(module_app, role, email, commune)
+            for role, (email, commune, _own, _other) in ACCOUNTS.items()}
+
+
+def test_every_route_is_in_the_matrix(module_app: Flask) -> None:
+    routes = route_methods(module_app)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, f"routes with no row in tests/security/expected_matrix.py: {missing}"
+    gone = sorted(MATRIX.keys() - routes)
+    assert not gone, f"rows of expected_matrix.py for routes that no longer exist: {gone}"
+
+
+def test_a_ticket_number_of_another_commune_is_unknown_here(
+        world: World, clients: dict[str, RoleClient]) -> None:
+    number, _file = world.ticket(Target(OTHER, "accueil"), fresh=False)
+    for role in ("courrier", "cabinet", "elu"):
+        response = clients[role].client.get(f"/{DEMO}/agent/tickets/{number}")
+        assert response.status_code == 404, role
+
+
+@pytest.mark.parametrize(("endpoint", "method"), matrix_order(),
+                         ids=[f"{m} {e}" for e, m in matrix_order()])
+def test_route_matrix(module_app: Flask, world: World, clients: dict[str, RoleClient],
+                      endpoint: str, method: str) -> None:
+    rules = [r for r in module_app.url_map.iter_rules()
+             if r.endpoint == endpoint and method in (r.methods or ())]
+    if not rules:
+        pytest.fail(f"{method} {endpoint} is in the matrix but not in the app")
+    rule_text = rules[0].rule
+    columns, spec = MATRIX[(endpoint, method)]
+    wrong = []
+    for role, values in expand(spec, columns).items():
+        order = list(range(len(columns)))
+        if endpoint in SIGNS_OUT:
+            order.reverse()  # the other commune first, while still signed in here
+        for index in order:
+            expected = values[index]
+            target = target_of(role, columns[index])
+            fresh = method == "POST" and expected == OK and columns is TICKET
+            url = url_for_cell(world, rule_text, target, fresh)
+            session = clients[role]
+            if method == "GET":
+                response = session.client.get(url)
+            else:
+                before = count_rows(module_app) if denied(expected) else None
+                response = session.client.post(
+                    url, data=post_data(endpoint, target.commune, session.token))
+                if before is not None and count_rows(module_app) != before:
+                    wrong.append(f"{role:16} {columns[index]:10} denied but changed the data")
+            location = response.headers.get("Location", "")
+            if not matches(expected, response.status_code, location):
+                wrong.append(f"{role:16} {columns[index]:10} expected {expected}, got "
+                             f"{response.status_code} {location}")
+    assert not wrong, f"{method} {rule_text}:\n" + "\n".join(wrong)
