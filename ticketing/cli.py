@@ -182,6 +182,31 @@ def _mail_poll(args: argparse.Namespace) -> int:
         time.sleep(app.extensions["aiguillage"].settings.mail_poll_seconds)
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the audit hash chain; exit 1 naming the first broken event of a commune."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from ticketing.db import configure_sqlite
+    from ticketing.operations.audit_chain import verify_all
+
+    engine = create_engine(Settings.from_environment().database_url)
+    configure_sqlite(engine)
+    try:
+        with Session(engine) as session:
+            report = verify_all(session, args.commune)
+    except LookupError:
+        return _usage_error(f"unknown commune {args.commune!r}")
+    finally:
+        engine.dispose()
+    for link in report.broken:
+        print(f"BROKEN {link.describe()}")
+    if not report.intact:
+        return 1
+    print(f"audit chain intact: {report.checked} event(s) checked")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiguillage", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -233,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True)
     jobs.add_parser("run-once", help="run every job once").set_defaults(func=_jobs_run_once)
+
+    audit = commands.add_parser("audit", help="audit log").add_subparsers(
+        dest="action", required=True)
+    verify = audit.add_parser("verify", help="check the audit hash chain (exit 1 if broken)")
+    verify.add_argument("--commune", help="one commune's slug (default: every commune)")
+    verify.set_defaults(func=_audit_verify)
     return parser
 
 
