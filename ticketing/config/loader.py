@@ -28,6 +28,8 @@ from ticketing.config.schema import (
     Service,
     ServicesFile,
     TemplatesFile,
+    ValidationFile,
+    ValidationRule,
 )
 from ticketing.domain.calendar import CommuneCalendar, normalise_subdivision
 from ticketing.domain.deadlines import calendar_from_rules
@@ -68,6 +70,8 @@ class CommuneConfig:
     roles: dict[str, Role]
     calendar: CommuneCalendar = field(compare=False)
     mailboxes: list[Mailbox] = field(default_factory=list)  # from the optional mailboxes.yaml
+    # The parapheur, from the optional validation.yaml (first applicable rule wins).
+    validation_rules: list[ValidationRule] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -198,6 +202,7 @@ def load_commune(folder: Path) -> CommuneConfig:
     roles: RolesFile = parsed["roles.yaml"][0]
     routing: RoutingFile = parsed["routing.yaml"][0]
     mailboxes: MailboxesFile = parsed.get("mailboxes.yaml", (MailboxesFile(), None))[0]
+    validation: ValidationFile = parsed.get("validation.yaml", (ValidationFile(), None))[0]
     return CommuneConfig(
         folder=folder,
         commune=commune.commune,
@@ -211,6 +216,7 @@ def load_commune(folder: Path) -> CommuneConfig:
             normalise_subdivision(commune.commune.holiday_subdivision), deadlines
         ),
         mailboxes=list(mailboxes.mailboxes),
+        validation_rules=list(validation.rules),
     )
 
 
@@ -287,6 +293,7 @@ def _cross_check(folder: Path, parsed: dict[str, tuple[Any, _LineMap]]) -> list[
                 if target.startswith("role:"):
                     check("deadlines.yaml", (*where, "escalation", k, "notify", j),
                           target.removeprefix("role:"), roles, "role")
+    problems.extend(_check_validation(folder, parsed, services, categories))
     for i, template in enumerate(parsed["templates.yaml"][0].templates):
         for j, code in enumerate(template.services):
             check("templates.yaml", ("templates", i, "services", j), code, services, "service")
@@ -301,6 +308,38 @@ def _cross_check(folder: Path, parsed: dict[str, tuple[Any, _LineMap]]) -> list[
                         "citizen, ticket, service, agent, commune, today",
                     )
                 )
+    return problems
+
+
+def _check_validation(
+    folder: Path, parsed: dict[str, tuple[Any, _LineMap]], services: set[str],
+    categories: set[str],
+) -> list[ConfigProblem]:
+    """validation.yaml names existing services, categories and roles holding "validate"."""
+    if "validation.yaml" not in parsed:
+        return []
+    file, lines = folder / "validation.yaml", parsed["validation.yaml"][1]
+    roles = {r.code: r for r in parsed["roles.yaml"][0].roles}
+    problems: list[ConfigProblem] = []
+    for i, rule in enumerate(parsed["validation.yaml"][0].rules):
+        for key, what, known in (("services", "service", services),
+                                 ("categories", "category", categories)):
+            for j, code in enumerate(getattr(rule.when, key)):
+                if code not in known:
+                    problems.append(ConfigProblem(
+                        file, lines.line_of(("rules", i, "when", key, j)),
+                        f"rules[{i}].when.{key}[{j}]: unknown {what} {code!r}; "
+                        f"known {key}: {', '.join(sorted(known))}"))
+        role = roles.get(rule.role)
+        where = lines.line_of(("rules", i, "role"))
+        if role is None:
+            problems.append(ConfigProblem(
+                file, where, f"rules[{i}].role: unknown role {rule.role!r}; known roles: "
+                f"{', '.join(sorted(roles))}"))
+        elif "validate" not in role.permissions:
+            problems.append(ConfigProblem(
+                file, where, f"rules[{i}].role: the role {rule.role!r} lacks the 'validate' "
+                "permission; add it to the role in roles.yaml or choose another role"))
     return problems
 
 

@@ -429,7 +429,39 @@ class MailboxesFile(Strict):
     mailboxes: list[Mailbox] = Field(default_factory=list)
 
 
+# --- validation.yaml (optional): the parapheur -------------------------------
+
+
+class ValidationCondition(Strict):
+    """Which replies need a visa: every list given must contain the ticket's value."""
+
+    services: list[Code] = Field(default_factory=list)
+    categories: list[Code] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)  # how the request came in
+    kinds: list[RequestKind] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ValidationCondition:
+        if not (self.services or self.categories or self.channels or self.kinds):
+            raise ValueError("a 'when' block needs services, categories, channels or kinds")
+        return self
+
+
+class ValidationRule(Strict):
+    """Replies matching ``when`` wait for the visa of an agent holding ``role``."""
+
+    name: str
+    when: ValidationCondition
+    role: Code  # a role of roles.yaml holding the "validate" permission (checked by the loader)
+    allow_author: bool = False  # may a holder of the role approve a draft they wrote?
+
+
+class ValidationFile(Strict):
+    rules: list[ValidationRule] = Field(default_factory=list)  # the first that applies wins
+
+
 # Files a commune folder may omit; absent means "none of these".
 OPTIONAL_FILE_MODELS: dict[str, type[Strict]] = {
     "mailboxes.yaml": MailboxesFile,
+    "validation.yaml": ValidationFile,
 }

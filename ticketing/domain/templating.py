@@ -7,7 +7,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -29,6 +29,9 @@ def render_text(source: str, context: dict[str, Any]) -> str:
 def template_error(source: str) -> str | None:
     """Why ``source`` would fail when an agent uses it, or None if it renders."""
     try:
+        unknown = unknown_names(source)
+        if unknown:
+            return f"unknown variable {unknown[0]!r}; {_attributes_hint()}"
         render_text(source, sample_context())
     except UndefinedError as exc:
         return f"{exc.message}; {_attributes_hint()}"
@@ -38,6 +41,21 @@ def template_error(source: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - e.g. a filter applied to the wrong type
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+def unknown_names(source: str) -> list[str]:
+    """Variables and attributes used anywhere in ``source`` (even in a branch the sample
+    values never take) that no reply context offers, e.g. ``citizen.nom``."""
+    sample = sample_context()
+    tree = _ENV.parse(source)
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    unknown = sorted(meta.find_undeclared_variables(tree) - set(sample) - assigned)
+    for node in tree.find_all(nodes.Getattr):
+        owner = node.node
+        if isinstance(owner, nodes.Name) and isinstance(sample.get(owner.name), SimpleNamespace):
+            if not hasattr(sample[owner.name], node.attr):
+                unknown.append(f"{owner.name}.{node.attr}")
+    return unknown
 
 
 def _attributes_hint() -> str:
