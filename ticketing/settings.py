@@ -35,6 +35,12 @@ class Settings:
     outbox_interval_seconds: int
     proxy_hops: int
     mail_poll_seconds: int = 60
+    login_account_limit: str = "20 per hour"
+    reset_limit: str = "5 per hour"
+    reset_address_limit: str = "3 per hour"
+    session_idle_minutes: int = 30
+    session_max_hours: int = 10
+    secure_cookies: bool = False
 
     @property
     def attachments_dir(self) -> Path:
@@ -67,6 +73,14 @@ class Settings:
             # so rate limits count citizens, not the proxy.
             proxy_hops=int(_env("PROXY_HOPS", "0")),
             mail_poll_seconds=int(_env("MAIL_POLL_SECONDS", "60")),
+            # Sign-in attempts on one account, whatever the client address.
+            login_account_limit=_env("LOGIN_ACCOUNT_LIMIT", "20 per hour"),
+            reset_limit=_env("RESET_LIMIT", "5 per hour"),
+            reset_address_limit=_env("RESET_ADDRESS_LIMIT", "3 per hour"),
+            session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
+            session_max_hours=int(_env("SESSION_MAX_HOURS", "10")),
+            # 1 when served over HTTPS: cookies then get the Secure flag.
+            secure_cookies=_env("SECURE_COOKIES", "0") == "1",
         )
 
 

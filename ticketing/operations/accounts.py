@@ -112,6 +112,14 @@ def authenticate(
     return agent
 
 
+def password_matches(agent: Agent, password: str) -> bool:
+    """Whether ``password`` is the agent's current one (to confirm a sensitive change)."""
+    try:
+        return _hasher.verify(agent.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def record_login(session: Session, agent: Agent, remote_addr: str | None,
                  second_factor: str | None = None) -> None:
     """The agent is signed in: audit it (with the second factor used, if any)."""

@@ -40,6 +40,11 @@ def create_app(
         MAX_CONTENT_LENGTH=60 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        # Sign-in never sets flask-login's remember cookie; had it to, the same flags apply.
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="fr",
         BABEL_DEFAULT_TIMEZONE="Europe/Paris",
@@ -71,6 +76,10 @@ def create_app(
     app.register_blueprint(site.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(agent.bp)
+
+    from ticketing.web import account
+
+    app.register_blueprint(account.bp)
 
     from ticketing.web import mail_admin
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from ticketing.domain.deadlines import local_date
 from ticketing.models import Attachment, AuditEvent, Status, Ticket, utcnow
-from ticketing.operations.accounts import authenticate
+from ticketing.operations.accounts import authenticate, record_logout
 from ticketing.operations.attachments import blob_path
 from ticketing.operations.events import Actor
 from ticketing.operations.tickets import (
@@ -29,6 +29,7 @@ from ticketing.operations.tickets import (
     set_location,
     set_status,
 )
+from ticketing.web.account import continue_login, form_email_key
 from ticketing.web.agent_forms import (
     LocationForm,
     LoginForm,
@@ -46,7 +47,6 @@ from ticketing.web.auth import (
     permissions_on_ticket,
     require,
     services_in_view,
-    sign_in,
 )
 from ticketing.web.extensions import db, limiter
 from ticketing.web.labels import channel_label
@@ -124,6 +124,8 @@ def _back_to(ticket: Ticket) -> Response:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(lambda: registry().settings.login_limit, methods=["POST"])
+@limiter.limit(lambda: registry().settings.login_account_limit, key_func=form_email_key,
+               methods=["POST"])
 def login() -> Any:
     ctx = current_commune()
     target = local_path(request.args.get("next"))
@@ -134,11 +136,9 @@ def login() -> Any:
     if form.validate_on_submit():
         agent = authenticate(db.session, ctx.commune_id, form.email.data or "",
                              form.password.data or "", request.remote_addr)
-        db.session.commit()  # the attempt is audited, failed or not
+        db.session.commit()  # a failed attempt is audited
         if agent is not None:
-            sign_in(agent)
-            flash(_("Bonjour %(name)s, vous êtes connecté(e).", name=agent.full_name), "success")
-            return redirect(target or url_for(".queue"), 303)
+            return continue_login(agent, target)  # second factor, then the session
         error = _("Adresse ou mot de passe incorrect.")
     status = 200 if error is None and not form.errors else 422
     return render_page("agent/login.html", form=form, error=error, next=target), status
@@ -146,6 +146,9 @@ def login() -> Any:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        record_logout(db.session, current_agent(), request.remote_addr)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté(e)."), "success")

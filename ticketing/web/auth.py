@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -9,16 +10,24 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import UserMixin, current_user, login_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ticketing.domain.rights import Grant, permissions_on, visible_services
 from ticketing.models import Agent, Ticket
+from ticketing.operations.accounts import record_logout, totp_enabled, totp_required
 from ticketing.web.extensions import db, login_manager
-from ticketing.web.registry import current_commune
+from ticketing.web.registry import current_commune, registry
 
 # The commune an agent signed in to; tells "other commune" (404) from "not signed in".
 SESSION_COMMUNE = "agent_commune_id"
+# When the session was signed in and last used (seconds since the epoch), and the agent's
+# session epoch then: a password change raises it and ends the older sessions.
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+SESSION_EPOCH = "session_epoch"
+# Pages an agent who must enrol a second factor may still reach.
+ENROLMENT_ENDPOINTS = {"account.totp_setup", "agent.logout"}
 
 login_manager.login_view = "agent.login"
 login_manager.login_message = _l("Connectez-vous pour accéder à cette page.")
@@ -53,6 +62,8 @@ def _load_agent(user_id: str) -> SignedInAgent | None:
     agent = db.session.scalars(select(Agent).where(Agent.id == int(user_id))).first()
     if agent is None or not agent.active or agent.commune_id != ctx.commune_id:
         return None
+    if session.get(SESSION_EPOCH) != agent.session_epoch:
+        return None  # the password changed since this session signed in
     return SignedInAgent(agent)
 
 
@@ -65,8 +76,39 @@ def _to_login_page():  # type: ignore[no-untyped-def]
 def sign_in(agent: Agent) -> None:
     """Start a fresh session for ``agent`` (a new cookie: no session fixation)."""
     session.clear()
-    login_user(SignedInAgent(agent))
+    login_user(SignedInAgent(agent), remember=False)
     session[SESSION_COMMUNE] = agent.commune_id
+    session[SESSION_EPOCH] = agent.session_epoch
+    session[SIGNED_IN_AT] = session[SEEN_AT] = now()
+
+
+def now() -> float:
+    """The session clock (seconds); tests move the stored timestamps instead."""
+    return time.time()
+
+
+def session_timeout() -> str | None:
+    """"idle" or "expired" when the signed-in session has outlived the settings."""
+    settings = registry().settings
+    moment = now()
+    signed_in_at = session.get(SIGNED_IN_AT)
+    seen_at = session.get(SEEN_AT)
+    if signed_in_at is None or moment - signed_in_at > settings.session_max_hours * 3600:
+        return "expired"
+    if seen_at is None or moment - seen_at > settings.session_idle_minutes * 60:
+        return "idle"
+    return None
+
+
+def end_session(reason: str) -> Any:
+    """Sign the agent out after a timeout (audited) and send them to the login page."""
+    record_logout(db.session, current_agent(), request.remote_addr, reason)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_l("Votre session a expiré : reconnectez-vous pour continuer."), "info")
+    target = local_path(request.full_path) if request.method == "GET" else None
+    return redirect(url_for("agent.login", next=target))
 
 
 def current_agent() -> Agent:
@@ -79,6 +121,16 @@ def guard_agent_area() -> Any:
     if current_user.is_authenticated:
         if current_agent().commune_id != ctx.commune_id:
             abort(404)
+        expired = session_timeout()
+        if expired:
+            return end_session(expired)
+        session[SEEN_AT] = now()
+        agent = current_agent()
+        if (request.endpoint not in ENROLMENT_ENDPOINTS and not totp_enabled(agent)
+                and totp_required(agent, ctx.config)):
+            flash(_l("Votre rôle impose une double authentification : "
+                     "activez-la pour continuer."), "info")
+            return redirect(url_for("account.totp_setup"))
         return None
     signed_in_to = session.get(SESSION_COMMUNE)
     if signed_in_to is not None and signed_in_to != ctx.commune_id:
