@@ -5,6 +5,7 @@ from ticketing.models.accounts import PasswordToken
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
+from ticketing.models.links import LinkKind, TicketLink
 from ticketing.models.mail import (
     InboundMessage,
     InboundStatus,
@@ -23,6 +24,7 @@ from ticketing.models.ticket import (
     ThreadEntry,
     Ticket,
 )
+from ticketing.search import sqlite_functions  # noqa: F401  (the SQLite index's functions)
 
 __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
@@ -30,4 +32,5 @@ __all__ = [
     "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus",
     "PasswordToken", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
+    "LinkKind", "TicketLink",
 ]
