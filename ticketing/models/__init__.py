@@ -16,6 +16,7 @@ from ticketing.models.mail import (
 from ticketing.models.notification import Notification
 from ticketing.models.outbox import OutboxMessage, OutboxStatus
 from ticketing.models.people import Agent, Citizen, Membership
+from ticketing.models.registration import RegisterCounter, RegisterEntry
 from ticketing.models.ticket import (
     OPEN_STATUSES,
     Attachment,
@@ -30,7 +31,8 @@ __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
     "CommuneRecord", "EntryKind", "InboundMessage", "InboundStatus", "MailFailure", "MailLease",
     "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus",
-    "PasswordToken", "Status",
+    "PasswordToken",
+    "RegisterCounter", "RegisterEntry", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
     "LinkKind", "TicketLink",
 ]

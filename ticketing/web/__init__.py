@@ -85,6 +85,10 @@ def create_app(
 
     app.register_blueprint(mail_admin.bp)
 
+    from ticketing.web import agent_register
+
+    app.register_blueprint(agent_register.bp)
+
     from ticketing.web import pilot, quality
 
     app.register_blueprint(pilot.bp)

@@ -1,0 +1,216 @@
+"""Registering letters, phone calls and counter visits (permission "register"), and the
+printable acknowledgement slip of any ticket. Thin views over operations.registration."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, g, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ticketing.config.schema import Channel
+from ticketing.documents.acknowledgement_slip import render_acknowledgement_slip, slip_filename
+from ticketing.domain.deadlines import local_date
+from ticketing.models import Citizen, RegisterEntry, Ticket, utcnow
+from ticketing.operations.attachments import IncomingFile, blob_path
+from ticketing.operations.events import Actor
+from ticketing.operations.intake import CitizenDetails, IntakeRejected
+from ticketing.operations.registration import (
+    Registration,
+    find_citizens,
+    register_request,
+    registration_of,
+)
+from ticketing.web.auth import current_agent, guard_agent_area, permissions_on_ticket, require
+from ticketing.web.extensions import db
+from ticketing.web.labels import channel_label
+from ticketing.web.public_forms import ACCEPT_HINTS
+from ticketing.web.register_forms import RegisterForm
+from ticketing.web.registry import current_commune, registry
+from ticketing.web.themes import render_page
+
+bp = Blueprint("agent_register", __name__, url_prefix="/<commune>/agent")
+
+# The URL word of each channel an agent registers.
+KINDS = {"courrier": Channel.LETTER, "telephone": Channel.PHONE, "accueil": Channel.COUNTER}
+TITLES = {Channel.LETTER: "Enregistrer un courrier", Channel.PHONE: "Enregistrer un appel",
+          Channel.COUNTER: "Enregistrer une visite à l'accueil"}
+PDF_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
+@bp.before_request
+def _guard() -> Any:
+    return guard_agent_area()
+
+
+def may_register() -> bool:
+    """A "register" grant in any service (or commune-wide) allows registering."""
+    roles = current_commune().config.roles
+    return any(role is not None and "register" in role.permissions
+               for role in (roles.get(grant.role_code) for grant in current_user.grants))
+
+
+def _require_register() -> None:
+    if not may_register():
+        abort(403)
+
+
+@bp.app_context_processor
+def _register_helpers() -> dict[str, Any]:
+    def can_register() -> bool:
+        return bool(g.get("commune") and current_user.is_authenticated and may_register())
+
+    def register_entry(ticket: Ticket) -> RegisterEntry | None:
+        return registration_of(db.session, ticket)
+
+    return {"can_register": can_register, "register_entry": register_entry}
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {"channel_label": channel_label, "date_fr": _date_fr}
+
+
+def _date_fr(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _today() -> date:
+    return local_date(utcnow(), current_commune().timezone)
+
+
+# --- registering -----------------------------------------------------------------------
+
+
+@bp.get("/enregistrer")
+def index() -> str:
+    _require_register()
+    return render_page("agent/register_index.html", kinds=KINDS, titles=TITLES)
+
+
+@bp.route("/enregistrer/<kind>", methods=["GET", "POST"])
+def register(kind: str) -> Any:
+    _require_register()
+    channel = KINDS.get(kind)
+    if channel is None:
+        abort(404)
+    ctx = current_commune()
+    today = _today()
+    categories = sorted(((c.code, c.label) for c in ctx.config.categories.values()),
+                        key=lambda option: option[1])
+    form = RegisterForm(channel, categories, today)
+    form.files.render_kw = {"accept": ",".join(
+        ACCEPT_HINTS.get(t, t) for t in ctx.config.commune.attachments.allowed_types)}
+    search = (request.args.get("q") or "").strip()[:100]
+    if form.validate_on_submit():
+        try:
+            entry = register_request(db.session, ctx, _registration(form, channel, today),
+                                     current_agent(), Actor.agent(current_agent(),
+                                                                  request.remote_addr),
+                                     registry().settings.themes_dir)
+        except IntakeRejected as exc:
+            db.session.rollback()
+            target = getattr(form, _FIELD_OF.get(exc.field, exc.field), None) or form.description
+            target.errors = [*target.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(_("Demande enregistrée sous le n° %(number)s.", number=entry.number), "success")
+            return redirect(url_for(".registered", register_number=entry.number), 303)
+    picked = form.picked_citizen()
+    matches = find_citizens(db.session, ctx.commune_id, search) if search else []
+    if picked is not None and all(c.id != picked for c in matches):
+        chosen = db.session.get(Citizen, picked)  # keep the choice shown after an error
+        if chosen is not None and chosen.commune_id == ctx.commune_id:
+            matches = [chosen, *matches]
+    status = 422 if form.is_submitted() else 200
+    return render_page("agent/register_form.html", form=form, kind=kind, channel=channel,
+                       title=TITLES[channel], search=search, matches=matches,
+                       picked=picked), status
+
+
+# IntakeRejected names model fields; the form's names differ for a few.
+_FIELD_OF = {"attachments": "files", "category": "category", "citizen": "last_name"}
+
+
+def _registration(form: RegisterForm, channel: Channel, today: date) -> Registration:
+    received_on: date = form.received_on.data
+    return Registration(
+        channel=channel,
+        description=form.description.data or "",
+        received_at=_received_at(received_on, today),
+        citizen_id=form.picked_citizen(),
+        citizen=CitizenDetails(
+            last_name=form.last_name.data or "", first_name=form.first_name.data or "",
+            email=form.email.data or None, phone=form.phone.data or None,
+            address=form.address.data or None),
+        subject=form.subject.data or "",
+        category_code=form.category.data or None,
+        sent_on=form.sent_on.data if channel is Channel.LETTER else None,
+        location=form.location.data or None,
+        files=[IncomingFile(f.filename or "", f.read()) for f in form.uploaded_files()],
+    )
+
+
+def _received_at(received_on: date, today: date) -> datetime:
+    """Now when received today; noon (local time) of an earlier day otherwise."""
+    if received_on == today:
+        return utcnow()
+    zone = ZoneInfo(current_commune().timezone)
+    return datetime.combine(received_on, time(12, 0), tzinfo=zone)
+
+
+@bp.get("/enregistrer/fait/<register_number>")
+def registered(register_number: str) -> str:
+    _require_register()
+    entry = _entry(register_number)
+    ticket = entry.ticket
+    return render_page("agent/register_done.html", entry=entry, ticket=ticket,
+                       service=current_commune().config.services.get(ticket.service_code),
+                       can_view="view" in permissions_on_ticket(ticket))
+
+
+@bp.get("/enregistrer/fait/<register_number>/accuse-de-reception.pdf")
+def stored_slip(register_number: str) -> Response:
+    """The slip produced at registration: for the agent who registered it, or anyone who
+    may view the ticket (the ticket may have gone to a service the registrar cannot see)."""
+    entry = _entry(register_number)
+    if entry.registered_by_id != current_agent().id \
+            and "view" not in permissions_on_ticket(entry.ticket):
+        abort(404)
+    if entry.slip is None:
+        abort(404)
+    path = blob_path(registry().settings.attachments_dir, entry.slip.sha256)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=entry.slip.filename, max_age=0)
+    response.headers.update(PDF_HEADERS)
+    return response
+
+
+def _entry(register_number: str) -> RegisterEntry:
+    entry = db.session.scalars(
+        select(RegisterEntry).where(RegisterEntry.number == register_number)).first()
+    if entry is None:
+        abort(404)
+    return entry
+
+
+# --- the slip of any ticket ------------------------------------------------------------
+
+
+@bp.get("/tickets/<number>/accuse-de-reception.pdf")
+@require("view")
+def slip(ticket: Ticket) -> Response:
+    """The acknowledgement slip as of now (a fresh PDF, with the register number if any)."""
+    entry = registration_of(db.session, ticket)
+    pdf = render_acknowledgement_slip(current_commune(), ticket, registry().settings.themes_dir,
+                                      utcnow(), register_number=entry.number if entry else None)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slip_filename(ticket)}"'
+    response.headers.update(PDF_HEADERS)
+    return response
