@@ -5,6 +5,7 @@ from ticketing.models.accounts import PasswordToken
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
+from ticketing.models.dispatch import Forwarding, TicketCopy, TicketSplit, TicketViewing
 from ticketing.models.links import LinkKind, TicketLink
 from ticketing.models.mail import (
     InboundMessage,
@@ -35,4 +36,5 @@ __all__ = [
     "RegisterCounter", "RegisterEntry", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
     "LinkKind", "TicketLink",
+    "Forwarding", "TicketCopy", "TicketSplit", "TicketViewing",
 ]

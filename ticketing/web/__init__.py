@@ -85,6 +85,10 @@ def create_app(
 
     app.register_blueprint(mail_admin.bp)
 
+    from ticketing.web import agent_dispatch
+
+    app.register_blueprint(agent_dispatch.bp)
+
     from ticketing.web import agent_register
 
     app.register_blueprint(agent_register.bp)

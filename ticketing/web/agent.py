@@ -30,6 +30,7 @@ from ticketing.operations.tickets import (
     set_status,
 )
 from ticketing.web.account import continue_login, form_email_key
+from ticketing.web.agent_dispatch import dispatch_detail
 from ticketing.web.agent_forms import (
     LocationForm,
     LoginForm,
@@ -49,7 +50,7 @@ from ticketing.web.auth import (
     services_in_view,
 )
 from ticketing.web.extensions import db, limiter
-from ticketing.web.labels import channel_label
+from ticketing.web.labels import DISPATCH_ACTION_LABELS, channel_label
 from ticketing.web.queries import STATUS_FILTERS, QueueFilter, queue_page, ticket_history
 from ticketing.web.registry import current_commune, registry
 from ticketing.web.themes import render_page
@@ -79,6 +80,7 @@ ACTION_LABELS = {
     "deadline.recomputed": _l("Échéances recalculées par l'administrateur"),
     "deadline.warned": _l("Avertissement d'échéance envoyé"),
     "deadline.escalated": _l("Relance pour retard envoyée"),
+    **DISPATCH_ACTION_LABELS,
 }
 
 
@@ -345,9 +347,9 @@ def _coordinate_text(value: float | None) -> str:
 
 def _describe(event: AuditEvent) -> dict[str, Any]:
     """One line of the history: when, who, what (in French where we know the action)."""
-    detail = ""
+    detail = dispatch_detail(event)  # transfers, copies, forwarding, reopening…
     before, after = event.before or {}, event.after or {}
-    if "status" in after:
+    if not detail and "status" in after:
         old, new = before.get("status", ""), after["status"]
         detail = f"{agent_status_label(old)} → {agent_status_label(new)}"
     elif event.action == "ticket.replied":

@@ -17,6 +17,7 @@ from ticketing.domain.rights import Grant, permissions_on, visible_services
 from ticketing.models import Agent, Ticket
 from ticketing.operations.accounts import record_logout, totp_enabled, totp_required
 from ticketing.web.extensions import db, login_manager
+from ticketing.web.queries import copied_services
 from ticketing.web.registry import current_commune, registry
 
 # The commune an agent signed in to; tells "other commune" (404) from "not signed in".
@@ -154,7 +155,9 @@ def local_path(target: str | None) -> str | None:
 
 def permissions_on_ticket(ticket: Ticket) -> set[str]:
     roles = current_commune().config.roles
-    return permissions_on(current_user.grants, roles, ticket.service_code)
+    # A service the ticket is copied to for information may view it and add notes.
+    return permissions_on(current_user.grants, roles, ticket.service_code,
+                          copied_services(db.session, ticket))
 
 
 def services_in_view() -> set[str]:

@@ -34,3 +34,17 @@ def channel_label(channel: str) -> str:
     """The French label of a channel; the raw code if it is unknown."""
     label = CHANNEL_LABELS.get(channel)  # type: ignore[call-overload]
     return str(label) if label is not None else channel
+
+
+# History lines of dispatch and collaboration (operations/dispatch.py).
+DISPATCH_ACTION_LABELS = {
+    "ticket.qualified": _l("Demande qualifiée"),
+    "ticket.dispatched": _l("Demande orientée après tri"),
+    "ticket.transferred": _l("Transférée à un autre service"),
+    "ticket.copied": _l("Copie pour information"),
+    "ticket.copy_removed": _l("Copie pour information retirée"),
+    "ticket.forwarded": _l("Transmise à une autre administration"),
+    "ticket.split": _l("Partie séparée en une nouvelle demande"),
+    "ticket.split_from": _l("Créée par scission d'une demande"),
+    "ticket.mentioned": _l("Collègues mentionnés"),
+}

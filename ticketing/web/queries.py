@@ -2,6 +2,9 @@
 
 Pages are cut by keyset on (answer_due_on, id), the tail of the ``ix_tickets_queue``
 index, so a page costs the same whatever the table size; nothing is counted.
+
+A ticket copied for information to a service shows in that service's queue too, marked
+"en copie"; the triage queue is the open tickets of the commune's triage service.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
-from ticketing.models import OPEN_STATUSES, AuditEvent, Status, Ticket
+from ticketing.models import OPEN_STATUSES, AuditEvent, Status, Ticket, TicketCopy
 
 PAGE_SIZE = 50
 OPEN = "open"
@@ -94,16 +97,28 @@ class QueueFilter:
 class QueuePage:
     tickets: list[Ticket]
     next_filter: QueueFilter | None  # None on the last page
+    copied: frozenset[int] = frozenset()  # ids of the tickets shown only as a copy
+
+
+def _wanted(services: Collection[str], flt: QueueFilter) -> list[str]:
+    return [flt.service] if flt.service else sorted(services)
 
 
 def queue_statement(
-    commune_id: int, services: Collection[str], flt: QueueFilter, today: date, agent_id: int
+    commune_id: int, services: Collection[str], flt: QueueFilter, today: date, agent_id: int,
+    with_copies: bool = False,
 ) -> Select[tuple[Ticket]]:
-    """Tickets of ``services`` matching ``flt``, by due date then id, one page plus one row."""
-    wanted_services = [flt.service] if flt.service else sorted(services)
+    """Tickets of ``services`` (and, ``with_copies``, those copied to them) matching ``flt``,
+    by due date then id, one page plus one row."""
+    wanted_services = _wanted(services, flt)
+    in_services = Ticket.service_code.in_(wanted_services)
+    if with_copies:
+        in_services = or_(in_services, Ticket.id.in_(
+            select(TicketCopy.ticket_id).where(TicketCopy.commune_id == commune_id,
+                                               TicketCopy.service_code.in_(wanted_services))))
     stmt = (
         select(Ticket)
-        .where(Ticket.commune_id == commune_id, Ticket.service_code.in_(wanted_services))
+        .where(Ticket.commune_id == commune_id, in_services)
         .options(lazyload(Ticket.citizen))
     )
     statuses = flt.statuses()
@@ -127,12 +142,46 @@ def queue_page(
 ) -> QueuePage:
     if not services or (flt.service and flt.service not in services):
         return QueuePage([], None)
-    rows = list(session.scalars(queue_statement(commune_id, services, flt, today, agent_id)))
+    wanted = _wanted(services, flt)
+    # Most services have no copy: keep their query the plain one on the queue index.
+    with_copies = session.scalar(select(TicketCopy.id).where(
+        TicketCopy.commune_id == commune_id, TicketCopy.service_code.in_(wanted)).limit(1))
+    rows = list(session.scalars(queue_statement(commune_id, services, flt, today, agent_id,
+                                                with_copies=with_copies is not None)))
+    copied = frozenset(t.id for t in rows if t.service_code not in wanted)
     if len(rows) <= PAGE_SIZE:
-        return QueuePage(rows, None)
+        return QueuePage(rows, None, copied)
     last = rows[PAGE_SIZE - 1]
     return QueuePage(rows[:PAGE_SIZE],
-                     replace(flt, after=Cursor(last.answer_due_on, last.id)))
+                     replace(flt, after=Cursor(last.answer_due_on, last.id)), copied)
+
+
+def copied_services(session: Session, ticket: Ticket) -> set[str]:
+    """The services ``ticket`` is copied to for information."""
+    if ticket.id is None:
+        return set()
+    return set(session.scalars(
+        select(TicketCopy.service_code).where(TicketCopy.ticket_id == ticket.id)))
+
+
+def triage_tickets(
+    session: Session, commune_id: int, triage_service: str, limit: int = PAGE_SIZE
+) -> list[Ticket]:
+    """The triage service's open tickets still to qualify or dispatch, oldest due first."""
+    return list(session.scalars(
+        select(Ticket)
+        .where(Ticket.commune_id == commune_id, Ticket.service_code == triage_service,
+               Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Ticket.answer_due_on, Ticket.id)
+        .limit(limit)
+    ))
+
+
+def ticket_version(session: Session, ticket: Ticket) -> str:
+    """A token that changes whenever anything happens to ``ticket`` (its last audit event):
+    forms carry it so that a change based on a stale page is not silently applied."""
+    last = session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.ticket_id == ticket.id))
+    return str(last or 0)
 
 
 def ticket_history(session: Session, ticket: Ticket) -> list[AuditEvent]:
