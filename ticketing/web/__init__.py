@@ -93,6 +93,10 @@ def create_app(
 
     app.register_blueprint(agent_register.bp)
 
+    from ticketing.web import admin
+
+    app.register_blueprint(admin.bp)
+
     from ticketing.web import pilot, quality
 
     app.register_blueprint(pilot.bp)

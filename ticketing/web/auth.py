@@ -168,12 +168,16 @@ def services_in_view() -> set[str]:
 def check_ticket(ticket: Ticket | None, *permissions: str) -> set[str]:
     """The agent's permissions on ``ticket``; 404 if it cannot view it, 403 if it lacks
     every one of ``permissions`` (any one is enough)."""
+    from ticketing.web.denials import note_denied  # audits the refusal (access_denied)
+
     if ticket is None:
         abort(404)
     allowed = permissions_on_ticket(ticket)
     if "view" not in allowed:
+        note_denied(404, "view", ticket)
         abort(404)  # do not reveal that the ticket exists
     if permissions and not allowed.intersection(permissions):
+        note_denied(403, permissions, ticket)
         abort(403)
     return allowed
 
