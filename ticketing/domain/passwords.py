@@ -43,6 +43,7 @@ def is_common(password: str) -> bool:
     known = common_passwords()
     candidates = {folded, _letters_and_digits(folded), _TRAILING_NOISE.sub("", folded)}
     candidates.add(_TRAILING_NOISE.sub("", _letters_and_digits(folded)))
+    candidates.add(re.sub(r"[\W\d_]+", "", folded))  # "soleil2026soleil" is "soleilsoleil"
     return any(candidate in known for candidate in candidates if candidate)
 
 
