@@ -16,16 +16,16 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from ticketing.domain.deadlines import local_date
-from ticketing.models import Attachment, AuditEvent, Status, Ticket, utcnow
+from ticketing.models import Attachment, AuditEvent, ReplyDraft, Status, Ticket, utcnow
 from ticketing.operations.accounts import authenticate, record_logout
 from ticketing.operations.attachments import blob_path
+from ticketing.operations.drafts import DraftRefused, open_draft, submit_reply
 from ticketing.operations.events import Actor
 from ticketing.operations.tickets import (
     LocationRejected,
     add_note,
     assign,
     render_reply_template,
-    reply_to_citizen,
     set_location,
     set_status,
 )
@@ -80,6 +80,12 @@ ACTION_LABELS = {
     "deadline.recomputed": _l("Échéances recalculées par l'administrateur"),
     "deadline.warned": _l("Avertissement d'échéance envoyé"),
     "deadline.escalated": _l("Relance pour retard envoyée"),
+    "reply.submitted": _l("Réponse soumise au visa (parapheur)"),
+    "reply.resubmitted": _l("Réponse corrigée et soumise à nouveau au visa"),
+    "reply.edited": _l("Projet de réponse modifié par le valideur"),
+    "reply.returned": _l("Projet de réponse renvoyé à son auteur"),
+    "reply.approved": _l("Réponse visée"),
+    "letter.produced": _l("Lettre PDF produite"),
     **DISPATCH_ACTION_LABELS,
 }
 
@@ -212,11 +218,19 @@ def reply(ticket: Ticket) -> Any:
     form.limit_statuses(ticket.status, allowed)
     if not form.validate():
         return _ticket_page(ticket, allowed, reply_form=form, status=422)
-    reply_to_citizen(db.session, current_commune(), ticket, current_agent(),
-                     form.body.data or "", _actor(), subject=form.subject.data or "",
-                     new_status=Status(form.status.data))
+    try:
+        sent = submit_reply(db.session, current_commune(), ticket, current_agent(),
+                            form.subject.data or "", form.body.data or "",
+                            Status(form.status.data), _actor())
+    except DraftRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _back_to(ticket)
     db.session.commit()
-    if ticket.citizen.email:
+    if isinstance(sent, ReplyDraft):
+        flash(_("Réponse soumise au visa (%(rule)s) : elle partira chez l'usager une fois "
+                "visée.", rule=sent.rule_name), "success")
+    elif ticket.citizen.email:
         flash(_("Réponse enregistrée ; elle part par courriel à l'usager."), "success")
     else:
         flash(_("Réponse enregistrée. L'usager n'a pas d'adresse électronique : "
@@ -327,7 +341,8 @@ def _ticket_page(
         overdue=ticket.is_open and ticket.answer_due_on < _today(),
         decision_days_left=(ticket.decision_due_on - _today()).days
         if ticket.decision_due_on else None,
-        can={"reply": "reply" in allowed and bool(reply_form.status.choices),
+        can={"reply": "reply" in allowed and bool(reply_form.status.choices)
+             and open_draft(db.session, ticket) is None,  # one draft at a time in the parapheur
              "note": "note" in allowed,
              "change_status": "change_status" in allowed and bool(status_form.status.choices),
              "take": can_take, "locate": "change_status" in allowed},
@@ -354,6 +369,8 @@ def _describe(event: AuditEvent) -> dict[str, Any]:
         detail = f"{agent_status_label(old)} → {agent_status_label(new)}"
     elif event.action == "ticket.replied":
         detail = after.get("subject", "")
+    elif event.action == "reply.returned":
+        detail = after.get("comment", "")
     elif event.action == "ticket.located":
         detail = _location_detail(after)
     label = ACTION_LABELS.get(event.action)
