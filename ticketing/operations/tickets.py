@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ticketing.config import CommuneConfig
@@ -9,7 +10,7 @@ from ticketing.domain.deadlines import local_date
 from ticketing.domain.places import place_problem
 from ticketing.domain.templating import render_text
 from ticketing.mail_templates import format_date_fr
-from ticketing.models import Agent, EntryKind, Status, ThreadEntry, Ticket, utcnow
+from ticketing.models import Agent, EntryKind, InboundMessage, Status, ThreadEntry, Ticket, utcnow
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.deadlines import sync_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
@@ -106,8 +107,24 @@ def reply_to_citizen(
         enqueue_mail(session, ticket.commune_id, "reply", ticket.citizen.email,
                      f"[{ticket.tracking_code}] {subject}", mail_body, ticket=ticket,
                      reply_to=ctx.config.services[ticket.service_code].email,
+                     headers=thread_headers(session, ticket),
                      signing_key=ctx.signing_key, domain=ctx.mail_domain)
     return entry
+
+
+def thread_headers(session: Session, ticket: Ticket) -> dict[str, str]:
+    """In-Reply-To and References naming the citizen's latest mail about ``ticket``, so the
+    reply lands in the citizen's own thread (our signed Message-ID finds the way back)."""
+    if not ticket.citizen.email:
+        return {}
+    latest = session.scalars(
+        select(InboundMessage.message_id)
+        .where(InboundMessage.ticket_id == ticket.id, InboundMessage.message_id != "",
+               func.lower(InboundMessage.from_address) == ticket.citizen.email.lower())
+        .order_by(InboundMessage.id.desc()).limit(1)).first()
+    if not latest:
+        return {}
+    return {"In-Reply-To": f"<{latest}>", "References": f"<{latest}>"}
 
 
 def add_note(
