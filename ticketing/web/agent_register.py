@@ -149,7 +149,7 @@ def _registration(form: RegisterForm, channel: Channel, today: date) -> Registra
             address=form.address.data or None),
         subject=form.subject.data or "",
         category_code=form.category.data or None,
-        sent_on=form.sent_on.data if channel is Channel.LETTER else None,
+        sent_on=form.sent_on.data if form.sent_on is not None else None,
         location=form.location.data or None,
         files=[IncomingFile(f.filename or "", f.read()) for f in form.uploaded_files()],
     )

@@ -78,7 +78,7 @@ class RegisterForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        for field in (self.received_on, getattr(self, "sent_on", None)):
+        for field in (self.received_on, self.sent_on):
             if field is not None and field.errors:
                 typed = bool(field.raw_data and field.raw_data[0].strip())
                 field.errors = [str(DATE_INVALID if typed or field is not self.received_on
@@ -88,7 +88,7 @@ class RegisterForm(FlaskForm):
                 _l("Indiquez le nom de l'expéditeur.") if self.channel is Channel.LETTER
                 else _l("Indiquez le nom de l'usager, ou choisissez un usager déjà connu."))]
             valid = False
-        sent_on = self.sent_on.data if hasattr(self, "sent_on") else None
+        sent_on = self.sent_on.data if self.sent_on is not None else None
         if valid and self.received_on.data is not None:
             problem = date_problem(sent_on, self.received_on.data, self.today)
             if problem is not None:
