@@ -113,9 +113,10 @@ def register_request(
     entry = RegisterEntry(commune_id=ctx.commune_id, ticket=ticket, number=number,
                           registered_by_id=agent.id, registered_at=now)
     session.add(entry)
-    record_event(session, ctx.commune_id, actor, "ticket.registered", ticket,
-                 after={"register_number": number, "channel": registration.channel})
     entry.slip = _store_slip(session, ctx, ticket, agent, number, themes_dir, now)
+    record_event(session, ctx.commune_id, actor, "ticket.registered", ticket,
+                 after={"register_number": number, "channel": registration.channel,
+                        "slip": entry.slip.filename})
     if not ticket.citizen.email:  # no mail will go: the slip is the acknowledgement
         change_ticket(session, ticket, actor, "acknowledgement.slip_issued", acknowledged_at=now)
     return entry

@@ -67,6 +67,8 @@ PRIORITY_LABELS = {"low": _l("Basse"), "normal": _l("Normale"), "high": _l("Haut
 
 ACTION_LABELS = {
     "ticket.created": _l("Demande enregistrée"),
+    "ticket.registered": _l("Inscrite au registre du courrier et de l'accueil"),
+    "acknowledgement.slip_issued": _l("Accusé de réception imprimé remis ou à envoyer"),
     "acknowledgement.queued": _l("Accusé de réception préparé"),
     "ticket.replied": _l("Réponse envoyée à l'usager"),
     "ticket.noted": _l("Note interne ajoutée"),
