@@ -86,3 +86,11 @@ def test_a_reader_without_the_note_right_gets_403(app, pothole):
     response = post_action(signed_in(app, ELU), pothole, "note-mention", body="@yves.lebrac")
     assert response.status_code == 403
     assert _notified(app) == []
+
+
+def test_a_mention_in_the_plain_note_form_notifies_too(app, pothole):
+    chef = signed_in(app, CHEF_VOIRIE)
+    response = post_action(chef, pothole, "note", body="Vu avec @yves.lebrac ce matin.")
+    assert response.status_code == 303
+    assert _notified(app) == [VOIRIE]
+    assert "Prévenu(e)s : Yves Lebrac." in chef.get(ticket_url(pothole)).get_data(as_text=True)

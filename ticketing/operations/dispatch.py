@@ -322,15 +322,23 @@ def note_with_mentions(
     session: Session, ctx: CommuneContext, ticket: Ticket, author: Agent, body: str,
     picked_ids: Collection[int], copied_to: Collection[str], actor: Actor,
 ) -> NoteOutcome:
-    """An internal note; the colleagues it mentions (``@prenom.nom`` or picked) who may
-    open the ticket get a notification and a mail; nobody hears of a ticket they cannot open."""
+    """An internal note that tells the colleagues it mentions (see ``notify_mentions``)."""
+    entry = add_note(session, ticket, author, body, actor)
+    return notify_mentions(session, ctx, ticket, author, entry, picked_ids, copied_to, actor)
+
+
+def notify_mentions(
+    session: Session, ctx: CommuneContext, ticket: Ticket, author: Agent, entry: ThreadEntry,
+    picked_ids: Collection[int], copied_to: Collection[str], actor: Actor,
+) -> NoteOutcome:
+    """The colleagues a note mentions (``@prenom.nom`` or picked) who may open the ticket
+    get a notification and a mail; nobody hears of a ticket they cannot open."""
     colleagues = session.scalars(
         select(Agent).where(Agent.commune_id == ctx.commune_id, Agent.active.is_(True))
         .order_by(Agent.full_name)).all()
-    wanted = {a.id: a for a in mentioned_in(body, colleagues)}
+    wanted = {a.id: a for a in mentioned_in(entry.body, colleagues)}
     wanted.update({a.id: a for a in colleagues if a.id in picked_ids})
     wanted.pop(author.id, None)
-    entry = add_note(session, ticket, author, body, actor)
     session.flush()
     notified, not_allowed = [], []
     for agent in wanted.values():

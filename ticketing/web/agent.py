@@ -30,7 +30,7 @@ from ticketing.operations.tickets import (
     set_status,
 )
 from ticketing.web.account import continue_login, form_email_key
-from ticketing.web.agent_dispatch import dispatch_detail
+from ticketing.web.agent_dispatch import dispatch_detail, notify_mentioned
 from ticketing.web.agent_forms import (
     LocationForm,
     LoginForm,
@@ -246,9 +246,10 @@ def note(ticket: Ticket) -> Any:
     form = NoteForm()
     if not form.validate():
         return _ticket_page(ticket, permissions_on_ticket(ticket), note_form=form, status=422)
-    add_note(db.session, ticket, current_agent(), form.body.data or "", _actor())
-    db.session.commit()
+    entry = add_note(db.session, ticket, current_agent(), form.body.data or "", _actor())
     flash(_("Note interne enregistrée."), "success")
+    notify_mentioned(ticket, entry)  # @prenom.nom in the note tells those colleagues
+    db.session.commit()
     return _back_to(ticket)
 
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ticketing.domain.rights import permissions_on
-from ticketing.models import AuditEvent, Forwarding, Status, Ticket
+from ticketing.models import AuditEvent, Forwarding, Status, ThreadEntry, Ticket
 from ticketing.operations import dispatch as ops
 from ticketing.operations.events import Actor
 from ticketing.web.agent_forms import agent_status_label
@@ -404,10 +404,25 @@ def mention(ticket: Ticket) -> Any:
     refused = _run(ticket, "mention", form, apply)
     if refused is not None:
         return refused
-    if outcomes and outcomes[0].not_allowed:
-        flash(_("Non prévenu(e)s, faute d'accès à cette demande : %(names)s.",
-                names=", ".join(a.full_name for a in outcomes[0].not_allowed)), "info")
+    _flash_not_told(outcomes[0])
     return _back_to(ticket)
+
+
+def _flash_not_told(outcome: ops.NoteOutcome) -> None:
+    if outcome.not_allowed:
+        flash(_("Non prévenu(e)s, faute d'accès à cette demande : %(names)s.",
+                names=", ".join(a.full_name for a in outcome.not_allowed)), "info")
+
+
+def notify_mentioned(ticket: Ticket, entry: ThreadEntry) -> None:
+    """For the plain note form (agent.note): tell the colleagues the note mentions by
+    ``@prenom.nom``; the caller commits."""
+    outcome = ops.notify_mentions(db.session, current_commune(), ticket, current_agent(), entry,
+                                  (), copied_services(db.session, ticket), _actor())
+    if outcome.notified:
+        flash(_("Prévenu(e)s : %(names)s.",
+                names=", ".join(a.full_name for a in outcome.notified)), "success")
+    _flash_not_told(outcome)
 
 
 @bp.post("/tickets/<number>/consultation")
