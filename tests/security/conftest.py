@@ -72,6 +72,23 @@ def role_client(app: Flask, name: str, email: str | None, commune: str) -> RoleC
     return RoleClient(name, commune, client, csrf_token(client, f"/{commune}/demande"))
 
 
+@pytest.fixture(scope="module")
+def world(module_app: Flask):  # type: ignore[no-untyped-def]
+    """Tickets, files and quarantined mail of both communes, filed on first use."""
+    from tests.security.routes import World
+
+    return World(module_app)
+
+
+@pytest.fixture(scope="module")
+def clients(module_app: Flask) -> dict[str, RoleClient]:
+    """One client per role of the matrix, signed in once."""
+    from tests.security.expected_matrix import ACCOUNTS
+
+    return {role: role_client(module_app, role, email, commune)
+            for role, (email, commune, _own, _other) in ACCOUNTS.items()}
+
+
 def file_ticket(app: Flask, commune: str, service: str, *, with_file: bool = False,
                 **fields: object) -> tuple[str, str, str | None]:
     """A request filed through the intake use case into ``service``:
@@ -124,15 +141,22 @@ def quarantine_mail(app: Flask, commune: str, raw: bytes, *, subject: str = "Obj
 
 
 def count_rows(app: Flask) -> dict[str, int]:
-    """Row counts of every table: a request that changes nothing leaves them equal."""
+    """Row counts of every table: a request that changes nothing leaves them equal.
+
+    The audit events of refused accesses are left out: logging a refusal is the point.
+    """
     from sqlalchemy import func, select
 
-    from ticketing.models import Base
+    from ticketing.models import AuditEvent, Base
+    from ticketing.operations.audit_log import ACCESS_DENIED
     from ticketing.web.extensions import db
 
     with app.app_context():
-        return {table.name: db.session.scalar(select(func.count()).select_from(table)) or 0
-                for table in Base.metadata.sorted_tables}
+        counts = {table.name: db.session.scalar(select(func.count()).select_from(table)) or 0
+                  for table in Base.metadata.sorted_tables}
+        counts[AuditEvent.__tablename__] -= db.session.scalar(
+            select(func.count()).where(AuditEvent.action == ACCESS_DENIED)) or 0
+        return counts
 
 
 Builder = Callable[..., tuple[str, str, str | None]]

@@ -7,28 +7,16 @@ POST carries a valid CSRF token; a denied POST must leave every table unchanged.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import pytest
 from flask import Flask
 
-from tests.security.conftest import (
-    DEMO,
-    OTHER,
-    RoleClient,
-    count_rows,
-    file_ticket,
-    quarantine_mail,
-    role_client,
-)
-from tests.security.expected_matrix import ACCOUNTS, LOGIN, MATRIX, OK, ROLES, TICKET
+from tests.security.conftest import DEMO, OTHER, RoleClient, count_rows
+from tests.security.expected_matrix import LOGIN, MATRIX, OK, ROLES, TICKET
+from tests.security.routes import Target, World, route_methods, target_of, url_for_cell
 
-IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Run last, in this order: they sign the role's client out.
 SIGNS_OUT = ("agent.logout",)
 ALLOWED_POST = {200, 302, 303, 400, 422}
-RAW_MAIL = b"From: x@example.org\r\nSubject: test\r\n\r\nillisible\r\n"
 
 # Minimal valid form data of the POST routes, per commune where it differs.
 POST_DATA: dict[str, dict[str, str]] = {
@@ -67,72 +55,6 @@ def matrix_order() -> list[tuple[str, str]]:
     return sorted(MATRIX, key=lambda key: (key[0] in SIGNS_OUT, key[1] != "GET", key))
 
 
-def route_methods(app: Flask) -> set[tuple[str, str]]:
-    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
-            for method in rule.methods or () if method not in IGNORED_METHODS}
-
-
-@dataclass(frozen=True)
-class Target:
-    """What one cell of the matrix requests: a commune and a ticket of a service."""
-
-    commune: str
-    service: str | None = None
-
-
-class World:
-    """The tickets, files and mail the matrix walks, filed once per module."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self._shared: dict[Target, tuple[str, str | None]] = {}
-        self.messages = {commune: quarantine_mail(app, commune, RAW_MAIL + commune.encode())
-                         for commune in (DEMO, OTHER)}
-
-    def ticket(self, target: Target, fresh: bool) -> tuple[str, str | None]:
-        """(number, attachment id) of a ticket of ``target``; ``fresh``: a new one."""
-        assert target.service is not None
-        if fresh or target not in self._shared:
-            number, _code, public_id = file_ticket(self.app, target.commune, target.service,
-                                                   with_file=True)
-            if fresh:
-                return number, public_id
-            self._shared[target] = (number, public_id)
-        return self._shared[target]
-
-
-def target_of(role: str, column: str) -> Target:
-    _email, commune, own, other = ACCOUNTS[role]
-    elsewhere = OTHER if commune == DEMO else DEMO
-    if column == "own":
-        return Target(commune, own)
-    if column == "other":
-        return Target(commune, other)
-    if column == "elsewhere":
-        return Target(elsewhere, "accueil" if elsewhere == OTHER else "voirie")
-    return Target(commune)
-
-
-PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-
-
-def url_for_cell(world: World, rule_text: str, target: Target, fresh: bool) -> str:
-    number = public_id = None
-    if "<number>" in rule_text or "<public_id>" in rule_text:
-        number, public_id = world.ticket(target, fresh)
-    values = {"commune": target.commune, "number": number, "public_id": public_id,
-              "message_id": world.messages[target.commune], "fmt": "csv",
-              "slug": "default", "filename": "aiguillage.css"}
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        assert values.get(name) is not None, (
-            f"{rule_text}: no value for <{name}>; teach url_for_cell in {__name__}")
-        return str(values[name])
-
-    return PARAMETER.sub(value, rule_text)
-
-
 def post_data(endpoint: str, commune: str, token: str) -> dict[str, str]:
     data = {"csrf_token": token, **POST_DATA.get(endpoint, {})}
     if endpoint == "public.request_form":
@@ -151,17 +73,6 @@ def matches(expected: object, status: int, location: str) -> bool:
 
 def denied(expected: object) -> bool:
     return expected == LOGIN or expected in (403, 404)
-
-
-@pytest.fixture(scope="module")
-def world(module_app: Flask) -> World:
-    return World(module_app)
-
-
-@pytest.fixture(scope="module")
-def clients(module_app: Flask) -> dict[str, RoleClient]:
-    return {role: role_client(module_app, role, email, commune)
-            for role, (email, commune, _own, _other) in ACCOUNTS.items()}
 
 
 def test_every_route_is_in_the_matrix(module_app: Flask) -> None:

@@ -1,13 +1,16 @@
-"""HTTP hardening applied to every response."""
+"""HTTP hardening applied to every request and response."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+# A body without files (a form of text fields, JSON) is never this large; only multipart
+# uploads may reach the app's MAX_CONTENT_LENGTH.
+TEXT_BODY_LIMIT = 1024 * 1024
 
 
 def csp_with_images_from(origin: str) -> str:
@@ -19,7 +22,29 @@ def csp_with_images_from(origin: str) -> str:
                        f"connect-src 'self' {origin};")
 
 
+class LimitedRequest(Request):
+    """A request whose body is capped at ``TEXT_BODY_LIMIT`` unless it carries files.
+
+    Werkzeug caps each multipart text field (``MAX_FORM_MEMORY_SIZE``) but reads a
+    urlencoded body whole, up to ``MAX_CONTENT_LENGTH``: this closes that gap (413).
+    """
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+        if self.mimetype == "multipart/form-data":
+            return limit  # type: ignore[no-any-return]
+        return TEXT_BODY_LIMIT if limit is None else min(limit, TEXT_BODY_LIMIT)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
+
+
 def install_security_headers(app: Flask) -> None:
+    """Security headers on every response (HSTS over HTTPS only) and request size caps."""
+    app.request_class = LimitedRequest
+
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
