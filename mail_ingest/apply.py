@@ -32,6 +32,7 @@ from ticketing.operations.attachments import (
     safe_filename,
     store_bytes,
 )
+from ticketing.operations.contacts import contact_addresses
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.deadlines import resume_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
@@ -60,7 +61,8 @@ class DatabaseThreadLookup:
         if ticket is None or ticket.commune_id != self.commune_id:
             return None
         email = ticket.citizen.email if ticket.citizen else None
-        return KnownTicket(ticket.id, ticket.commune_id, ticket.tracking_code, email)
+        return KnownTicket(ticket.id, ticket.commune_id, ticket.tracking_code, email,
+                           contact_addresses(self.session, ticket.id))
 
     def by_id(self, ticket_id: int) -> KnownTicket | None:
         return self._known(self.session.get(Ticket, ticket_id))

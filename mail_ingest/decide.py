@@ -1,7 +1,8 @@
 """What to do with a parsed mail: new ticket, reply to a ticket, follow-up, automatic, bounce.
 
 Joining an existing case needs proof: one of our signed Message-IDs, or the exact tracking
-code sent by the ticket's own citizen. Weaker hints (an id we cannot verify, a code typed
+code sent by the ticket's own citizen or by one of its authorised contacts (recorded by an
+agent: ticketing/operations/contacts.py). Weaker hints (an id we cannot verify, a code typed
 loosely) only link a *new* ticket to the sender's own earlier one, and nothing ever attaches
 mail to someone else's case. Reasons are in French: agents read them.
 """
@@ -60,7 +61,7 @@ def decide(mail: ParsedMail, commune_id: int, lookup: ThreadLookup, key: bytes) 
         candidate = _unverified_ticket(message_id, commune_id, lookup)
         if candidate is None:
             forged = forged or looks_signed(message_id)
-        elif _is_citizen(candidate, sender):
+        elif _may_write(candidate, sender):
             follow_up = follow_up or candidate
         else:
             forged = True
@@ -70,10 +71,11 @@ def decide(mail: ParsedMail, commune_id: int, lookup: ThreadLookup, key: bytes) 
         ticket = _same_commune(lookup.by_tracking_code(code), commune_id)
         if ticket is None:
             continue
-        if not _is_citizen(ticket, sender):
+        if not _may_write(ticket, sender):
             stranger_code = True
         elif strict:
-            return Decision(DecisionKind.REPLY, f"code de suivi {code} envoyé par l'usager du "
+            who = "l'usager" if _is_citizen(ticket, sender) else "un contact autorisé"
+            return Decision(DecisionKind.REPLY, f"code de suivi {code} envoyé par {who} du "
                                                 "dossier", ticket.id)
         else:
             follow_up = follow_up or ticket
@@ -138,3 +140,8 @@ def _same_commune(ticket: KnownTicket | None, commune_id: int) -> KnownTicket | 
 
 def _is_citizen(ticket: KnownTicket, sender: str) -> bool:
     return bool(sender) and (ticket.citizen_email or "").strip().lower() == sender
+
+
+def _may_write(ticket: KnownTicket, sender: str) -> bool:
+    """The ticket's citizen or one of its authorised contacts."""
+    return _is_citizen(ticket, sender) or (bool(sender) and sender in ticket.contacts)

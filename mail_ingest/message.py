@@ -81,6 +81,7 @@ class KnownTicket:
     commune_id: int
     tracking_code: str
     citizen_email: str | None
+    contacts: tuple[str, ...] = ()  # authorised contacts' addresses, lower-cased
 
 
 class ThreadLookup(Protocol):

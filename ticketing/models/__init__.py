@@ -5,6 +5,7 @@ from ticketing.models.accounts import PasswordToken
 from ticketing.models.audit import AuditEvent, AuditTampering
 from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
+from ticketing.models.contacts import TicketContact
 from ticketing.models.dispatch import Forwarding, TicketCopy, TicketSplit, TicketViewing
 from ticketing.models.links import LinkKind, TicketLink
 from ticketing.models.mail import (
@@ -34,7 +35,7 @@ __all__ = [
     "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus",
     "PasswordToken",
     "RegisterCounter", "RegisterEntry", "Status",
-    "TenantScoped", "ThreadEntry", "Ticket", "TicketCounter", "utcnow",
+    "TenantScoped", "ThreadEntry", "Ticket", "TicketContact", "TicketCounter", "utcnow",
     "LinkKind", "TicketLink",
     "Forwarding", "TicketCopy", "TicketSplit", "TicketViewing",
 ]

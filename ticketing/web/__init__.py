@@ -81,9 +81,10 @@ def create_app(
 
     app.register_blueprint(account.bp)
 
-    from ticketing.web import mail_admin
+    from ticketing.web import agent_contacts, mail_admin
 
     app.register_blueprint(mail_admin.bp)
+    app.register_blueprint(agent_contacts.bp)
 
     from ticketing.web import agent_dispatch
 
