@@ -7,7 +7,7 @@ from mail_corpus import french_mail
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from mail_ingest import poller
+from mail_ingest import mailbox_pass
 from tests.conftest import DEMO, login
 from ticketing.jobs import run_mail_poll
 from ticketing.models import (
@@ -244,14 +244,14 @@ def test_an_unreadable_mail_is_quarantined_at_once(mail_app, dovecot, imap_user)
 
 def test_a_failing_mail_is_quarantined_after_n_attempts_without_stopping_the_loop(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = poller.apply_decision
+    real_apply = mailbox_pass.apply_decision
 
     def flaky(session, ctx, mailbox, mail, decision, **kwargs):  # type: ignore[no-untyped-def]
         if "piège" in mail.subject:
             raise RuntimeError("bug du traitement")
         return real_apply(session, ctx, mailbox, mail, decision, **kwargs)
 
-    monkeypatch.setattr(poller, "apply_decision", flaky)
+    monkeypatch.setattr(mailbox_pass, "apply_decision", flaky)
     dovecot.append(imap_user, french_mail(subject="Courriel piège"),
                    french_mail(subject="Demande ordinaire"))
     first = run_mail_poll(mail_app)
@@ -282,7 +282,7 @@ def test_an_oversized_mail_is_quarantined_and_its_sender_told(
 
 def test_dovecot_restarting_mid_run_is_finished_by_the_next_run(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = poller.apply_decision
+    real_apply = mailbox_pass.apply_decision
     calls = []
 
     def stop_on_third(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -291,7 +291,7 @@ def test_dovecot_restarting_mid_run_is_finished_by_the_next_run(
             dovecot.stop()
         return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "apply_decision", stop_on_third)
+    monkeypatch.setattr(mailbox_pass, "apply_decision", stop_on_third)
     dovecot.append(imap_user, *(french_mail(subject=f"Demande {i}") for i in range(6)))
     try:
         report = run_mail_poll(mail_app)
@@ -305,7 +305,7 @@ def test_dovecot_restarting_mid_run_is_finished_by_the_next_run(
 
 def test_a_database_outage_mid_run_is_finished_by_the_next_run(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = poller.apply_decision
+    real_apply = mailbox_pass.apply_decision
     calls = []
 
     def fail_on_third(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -314,7 +314,7 @@ def test_a_database_outage_mid_run_is_finished_by_the_next_run(
             raise OperationalError("INSERT …", {}, ConnectionError("server closed the connection"))
         return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "apply_decision", fail_on_third)
+    monkeypatch.setattr(mailbox_pass, "apply_decision", fail_on_third)
     dovecot.append(imap_user, *(french_mail(subject=f"Demande {i}") for i in range(5)))
     report = run_mail_poll(mail_app)
     assert not report.ok and "database" in (report.mailboxes[0].error or "")
