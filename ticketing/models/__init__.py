@@ -7,6 +7,7 @@ from ticketing.models.base import Base, TenantScoped, utcnow
 from ticketing.models.commune import CommuneRecord, TicketCounter
 from ticketing.models.contacts import TicketContact
 from ticketing.models.dispatch import Forwarding, TicketCopy, TicketSplit, TicketViewing
+from ticketing.models.drafts import OPEN_DRAFT_STATES, DraftState, ReplyDraft
 from ticketing.models.links import LinkKind, TicketLink
 from ticketing.models.mail import (
     InboundMessage,
@@ -32,10 +33,10 @@ from ticketing.search import sqlite_functions  # noqa: F401  (the SQLite index's
 __all__ = [
     "OPEN_STATUSES", "Agent", "Attachment", "AuditEvent", "AuditTampering", "Base", "Citizen",
     "CommuneRecord", "EntryKind", "InboundMessage", "InboundStatus", "MailFailure", "MailLease",
-    "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus",
-    "PasswordToken",
+    "MailboxState", "Membership", "Notification", "OutboxMessage", "OutboxStatus", "PasswordToken",
     "RegisterCounter", "RegisterEntry", "Status",
     "TenantScoped", "ThreadEntry", "Ticket", "TicketContact", "TicketCounter", "utcnow",
-    "LinkKind", "TicketLink",
     "Forwarding", "TicketCopy", "TicketSplit", "TicketViewing",
+    "OPEN_DRAFT_STATES", "DraftState", "ReplyDraft",
+    "LinkKind", "TicketLink",
 ]
