@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, distinct, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ticketing.models import AuditEvent, Ticket
@@ -83,7 +83,7 @@ def audit_rows(session: Session, commune_id: int, timezone: str, wanted: AuditFi
 
 def known_actions(session: Session, commune_id: int) -> list[str]:
     return sorted(session.scalars(
-        select(distinct(AuditEvent.action)).where(AuditEvent.commune_id == commune_id)))
+        select(AuditEvent.action).where(AuditEvent.commune_id == commune_id).distinct()))
 
 
 def record_export(session: Session, commune_id: int, actor: Actor, wanted: AuditFilter,
