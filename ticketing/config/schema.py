@@ -113,6 +113,18 @@ class MapSettings(Strict):
         return f"{parts.scheme}://{host}"
 
 
+class SingleSignOn(Strict):
+    """OpenID Connect sign-in of agents with the commune's identity provider. The provider's
+    e-mail claim must match an active agent's address: accounts are not created by it."""
+
+    issuer: Annotated[str, Field(pattern=r"^https?://")]
+    client_id: str
+    # The NAME of the environment variable holding the client secret (never the secret).
+    client_secret_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    label: str = "Se connecter avec le compte de la mairie"
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+
+
 class Commune(Strict):
     slug: Code
     name: str
@@ -132,6 +144,7 @@ class Commune(Strict):
     zones: list[Zone] = Field(default_factory=list)
     map: MapSettings | None = None
     publish_quality_results: bool = False  # the public page /<commune>/qualite
+    sso: SingleSignOn | None = None  # agents' single sign-on (OpenID Connect)
 
     @field_validator("zones")
     @classmethod

@@ -121,11 +121,30 @@ def password_matches(agent: Agent, password: str) -> bool:
 
 
 def record_login(session: Session, agent: Agent, remote_addr: str | None,
-                 second_factor: str | None = None) -> None:
-    """The agent is signed in: audit it (with the second factor used, if any)."""
+                 second_factor: str | None = None, method: str = "password") -> None:
+    """The agent is signed in: audit it, with how (``method``: "password" or "oidc", the
+    commune's single sign-on) and the second factor used, if any."""
     agent.last_login_at = utcnow()
+    after = {"method": method} if method != "password" else {}
+    if second_factor:
+        after["second_factor"] = second_factor
     record_event(session, agent.commune_id, Actor.agent(agent, remote_addr), "login.succeeded",
-                 after={"second_factor": second_factor} if second_factor else None)
+                 after=after)
+
+
+def agent_for_single_sign_on(session: Session, commune_id: int, claims: dict[str, object],
+                             remote_addr: str | None) -> Agent | None:
+    """The active agent whose address the identity provider vouched for, else None
+    (audited as ``login.failed``). Single sign-on creates no account."""
+    email = str(claims.get("email") or "").strip().lower()
+    agent = find_agent(session, commune_id, email) if email else None
+    if agent is not None and agent.active and claims.get("email_verified") is not False:
+        return agent
+    reason = "sso_unverified" if agent is not None and agent.active else "sso_unknown"
+    record_event(session, commune_id, Actor("anonymous", email[:200] or "?", None, remote_addr),
+                 "login.failed", after={"email": email[:200], "reason": reason,
+                                        "subject": str(claims.get("sub", ""))[:200]})
+    return None
 
 
 def record_logout(session: Session, agent: Agent, remote_addr: str | None,

@@ -77,9 +77,10 @@ def create_app(
     app.register_blueprint(public.bp)
     app.register_blueprint(agent.bp)
 
-    from ticketing.web import account
+    from ticketing.web import account, sso
 
     app.register_blueprint(account.bp)
+    app.register_blueprint(sso.bp)
 
     from ticketing.web import agent_contacts, mail_admin
 

@@ -83,18 +83,20 @@ def _pending_key() -> str:
 # --- sign-in, second step --------------------------------------------------------------
 
 
-def continue_login(agent: Agent, target: str | None) -> Response:
-    """After a right password: ask for the TOTP code if enrolled, else sign in."""
+def continue_login(agent: Agent, target: str | None, method: str = "password") -> Response:
+    """After the first step (password, or the commune's single sign-on): ask for the TOTP
+    code if enrolled, else sign in."""
     if totp_enabled(agent):
         session.clear()  # nothing of an earlier session survives
         session[PENDING] = {"agent_id": agent.id, "commune_id": agent.commune_id,
-                            "at": now(), "next": target, "failures": 0}
+                            "at": now(), "next": target, "failures": 0, "method": method}
         return redirect(url_for("account.second_factor"), 303)
-    return _finish_login(agent, target, None)
+    return _finish_login(agent, target, None, method)
 
 
-def _finish_login(agent: Agent, target: str | None, second_factor: str | None) -> Response:
-    record_login(db.session, agent, _remote(), second_factor)
+def _finish_login(agent: Agent, target: str | None, second_factor: str | None,
+                  method: str) -> Response:
+    record_login(db.session, agent, _remote(), second_factor, method)
     db.session.commit()
     sign_in(agent)
     flash(_("Bonjour %(name)s, vous êtes connecté(e).", name=agent.full_name), "success")
@@ -128,7 +130,9 @@ def second_factor() -> Any:
         ok = verify_second_factor(db.session, agent, form.code.data or "", _remote())
         db.session.commit()
         if ok:
-            return _finish_login(agent, session[PENDING].get("next"), "totp")
+            pending = session[PENDING]
+            return _finish_login(agent, pending.get("next"), "totp",
+                                 pending.get("method", "password"))
         pending = dict(session[PENDING], failures=session[PENDING].get("failures", 0) + 1)
         if pending["failures"] >= PENDING_MAX_FAILURES:
             session.pop(PENDING, None)
