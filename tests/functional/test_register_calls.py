@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pypdf
 from sqlalchemy import select
 
-from tests.conftest import DEMO, csrf_token, login
+from tests.conftest import DEMO, OTHER, csrf_token, login
 from ticketing.models import Citizen, OutboxMessage, RegisterEntry, Ticket
 from ticketing.operations.intake import CitizenDetails
 from ticketing.web.extensions import db
@@ -142,3 +142,18 @@ def test_the_slip_of_any_ticket_needs_view_and_is_a_pdf_attachment(
     assert service != "voirie"
     login(client, "agent.voirie@champignac.example")
     assert client.get(url).status_code == 404  # may not view that service's tickets
+
+
+def test_citizens_of_another_commune_are_neither_found_nor_accepted(
+        app, client, demo_accounts, file_request):  # type: ignore[no-untyped-def]
+    file_request(commune=OTHER, citizen=CitizenDetails(
+        last_name="Schmitt", first_name="Odile", email="odile.schmitt@example.org"))
+    with app.app_context():
+        elsewhere = db.session.scalars(select(Citizen)).one().id
+    login(client, "courrier@champignac.example")
+    assert 'id="aucun-usager"' in client.get(f"{CALL}?q=Schmitt").get_data(as_text=True)
+    response = _post(client, CALL, citizen_id=str(elsewhere))
+    assert response.status_code == 422
+    assert "Usager inconnu." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Ticket).where(Ticket.channel == "phone")).all() == []
