@@ -160,3 +160,21 @@ def _before(number: str) -> int:
     from ticketing.web.extensions import db
 
     return db.session.scalars(select(Ticket.id).where(Ticket.number == number)).one()
+
+
+def test_windows_of_recent_tickets_give_the_same_pages(monkeypatch, file_request, find) -> None:
+    """A page is first looked for among the newest ids, then further back: same answer."""
+    import ticketing.search.service as service
+
+    old = [file_request(subject="Fontaine", description="x", forced_service="voirie")[0]
+           for _ in range(3)]
+    for _ in range(4):
+        file_request(subject="Banc", description="x", forced_service="voirie")
+    new = file_request(subject="Fontaine", description="x", forced_service="voirie")[0]
+    expected = [new, *reversed(old)]
+    assert find("fontaine") == expected
+
+    monkeypatch.setattr(service, "WINDOWS", (2, 4))
+    assert find("fontaine") == expected
+    assert find("fontaine", page_size=2) == expected[:2]
+    assert find("fontaine", page_size=2, before=_before(expected[1])) == expected[2:]

@@ -5,6 +5,9 @@ What is typed is looked up as a ticket number ("2026-000123", "2026-123"), as a 
 code ("ABCD-EFGH", however typed), as a phone number when it is digits only, and otherwise
 as words in the full-text index: subject and place of the ticket, every message of its
 thread (internal notes included: agents search), and the citizen's name and e-mail.
+Every word must be found in one same place: the ticket's subject and place, one message,
+or the citizen's name and e-mail (a limit: "Martin lampadaire" does not combine the
+citizen's name with the words of a message).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, union
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union
 from sqlalchemy.orm import Session, lazyload
 
 from ticketing.domain.codes import normalise_tracking_code
@@ -22,6 +25,9 @@ from ticketing.search.backends import Terms, index_for
 from ticketing.search.text import phone_digits
 
 PAGE_SIZE = 20
+# Id spans searched first, newest tickets first: a common word fills a page from the most
+# recent tickets without reading all its matches; a rare one goes on to the whole table.
+WINDOWS = (2_000, 50_000)
 CITIZENS_SHOWN = 10
 MAX_QUERY_LENGTH = 200
 
@@ -73,28 +79,51 @@ def search(
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if not query or not services:
         return SearchResults([], [], None)
-    index = index_for(session.get_bind().dialect.name)
     terms = terms_of(query)
-    sources = [s.correlate(None) for s in index.ticket_ids(terms)]
+    sources = index_for(session.get_bind().dialect.name).ticket_ids(terms)
     identifiers = _identifier_ids(commune_id, query)
     if identifiers is not None:
-        sources.append(identifiers.correlate(None))
+        sources.append(identifiers)
     if not sources:
         return SearchResults([], [], None)
-    matching = sources[0] if len(sources) == 1 else union(*sources)
-    stmt = (
+    upper = before if before is not None else (session.scalar(select(func.max(Ticket.id))) or 0) + 1
+    rows: list[Ticket] = []
+    for span in (*WINDOWS, None):
+        lower = None if span is None else upper - span
+        rows = list(session.scalars(_page_statement(commune_id, services, sources, lower, upper,
+                                                    page_size)))
+        if len(rows) > page_size or lower is None or lower <= 1:
+            break
+    next_before = rows[page_size - 1].id if len(rows) > page_size else None
+    citizens = [] if before is not None else _citizens(session, commune_id, terms, services)
+    return SearchResults(rows[:page_size], citizens, next_before)
+
+
+def _page_statement(
+    commune_id: int, services: Collection[str], sources: list[Select[tuple[int]]],
+    lower: int | None, upper: int, page_size: int,
+) -> Select[tuple[Ticket]]:
+    """The newest visible tickets matched by ``sources`` with ``lower <= id < upper``.
+
+    The bounds are set inside every source, so that each reads only its window of its
+    index rather than every match (a common word matches tens of thousands of tickets).
+    """
+    bounded = []
+    for source in sources:
+        ticket_id = source.selected_columns[0]
+        source = source.where(ticket_id < upper)
+        if lower is not None:
+            source = source.where(ticket_id >= lower)
+        bounded.append(source.correlate(None))
+    matching = bounded[0] if len(bounded) == 1 else union(*bounded)
+    return (
         select(Ticket)
-        .where(visible_tickets(commune_id, services), Ticket.id.in_(matching))
+        .where(visible_tickets(commune_id, services), Ticket.id.in_(matching),
+               Ticket.id < upper)
         .options(lazyload(Ticket.assignee))
         .order_by(Ticket.id.desc())
         .limit(page_size + 1)
     )
-    if before is not None:
-        stmt = stmt.where(Ticket.id < before)
-    rows = list(session.scalars(stmt))
-    next_before = rows[page_size - 1].id if len(rows) > page_size else None
-    citizens = [] if before is not None else _citizens(session, commune_id, terms, services)
-    return SearchResults(rows[:page_size], citizens, next_before)
 
 
 def _citizens(

@@ -99,6 +99,10 @@ def create_app(
 
     app.register_blueprint(admin.bp)
 
+    from ticketing.web import agent_search
+
+    app.register_blueprint(agent_search.bp)
+
     from ticketing.web import pilot, quality
 
     app.register_blueprint(pilot.bp)

@@ -50,7 +50,12 @@ from ticketing.web.auth import (
     services_in_view,
 )
 from ticketing.web.extensions import db, limiter
-from ticketing.web.labels import DISPATCH_ACTION_LABELS, channel_label
+from ticketing.web.labels import (
+    DISPATCH_ACTION_LABELS,
+    LINK_ACTION_LABELS,
+    channel_label,
+    link_detail,
+)
 from ticketing.web.queries import STATUS_FILTERS, QueueFilter, queue_page, ticket_history
 from ticketing.web.registry import current_commune, registry
 from ticketing.web.themes import render_page
@@ -89,6 +94,7 @@ ACTION_LABELS = {
     "reply.approved": _l("Réponse visée"),
     "letter.produced": _l("Lettre PDF produite"),
     **DISPATCH_ACTION_LABELS,
+    **LINK_ACTION_LABELS,
 }
 
 
@@ -376,6 +382,8 @@ def _describe(event: AuditEvent) -> dict[str, Any]:
         detail = after.get("comment", "")
     elif event.action == "ticket.located":
         detail = _location_detail(after)
+    elif event.action in LINK_ACTION_LABELS:
+        detail = link_detail(before, after)
     label = ACTION_LABELS.get(event.action)
     return {"when": datetime_fr(event.created_at), "actor": event.actor_label,
             "action": str(label) if label else event.action, "detail": detail}

@@ -48,3 +48,18 @@ DISPATCH_ACTION_LABELS = {
     "ticket.split_from": _l("Créée par scission d'une demande"),
     "ticket.mentioned": _l("Collègues mentionnés"),
 }
+
+# History lines of merges and links (operations/merge.py).
+LINK_ACTION_LABELS = {
+    "ticket.merged_into": _l("Fusionnée dans une autre demande (doublon)"),
+    "ticket.merged": _l("Doublon fusionné dans cette demande"),
+    "ticket.linked": _l("Liée à une autre demande"),
+    "ticket.unlinked": _l("Lien avec une autre demande retiré"),
+}
+
+
+def link_detail(before: dict[str, object], after: dict[str, object]) -> str:
+    """The other ticket of a merge or link history line: "n° 2026-000123"."""
+    other = after.get("kept") or after.get("duplicate") or after.get("ticket") \
+        or before.get("ticket")
+    return f"n° {other}" if other else ""

@@ -1,0 +1,137 @@
+"""Merging a duplicate into the ticket kept, and linking related tickets (both audited).
+
+A merge keeps the number of the ticket kept: the duplicate's messages and attachments
+move to it, the duplicate is closed and points to it (a ``merged`` link), and both
+tickets' histories say so. A "related" link only records that two requests concern the
+same matter; it can be removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from ticketing.config import CommuneConfig
+from ticketing.models import Attachment, LinkKind, Status, ThreadEntry, Ticket, TicketLink
+from ticketing.operations.events import Actor, record_event
+from ticketing.operations.tickets import set_status
+
+
+class LinkRefused(ValueError):
+    """The merge or link cannot be made; the message says why, in French."""
+
+
+@dataclass(frozen=True)
+class LinkedTicket:
+    ticket: Ticket
+    role: str  # "related", "merged_into" (this one was merged into it), "merged_from"
+
+
+def merged_into(session: Session, ticket: Ticket) -> Ticket | None:
+    """The ticket ``ticket`` was merged into, if it was."""
+    return session.scalars(
+        select(Ticket).join(TicketLink, TicketLink.other_ticket_id == Ticket.id)
+        .where(TicketLink.ticket_id == ticket.id, TicketLink.kind == LinkKind.MERGED)
+    ).first()
+
+
+def _between(first: Ticket, second: Ticket):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(TicketLink.ticket_id == first.id, TicketLink.other_ticket_id == second.id),
+        and_(TicketLink.ticket_id == second.id, TicketLink.other_ticket_id == first.id),
+    )
+
+
+def merge_tickets(
+    session: Session, duplicate: Ticket, kept: Ticket, actor: Actor, config: CommuneConfig
+) -> None:
+    """Merge ``duplicate`` into ``kept``; the caller commits."""
+    if duplicate.id == kept.id:
+        raise LinkRefused("Une demande ne peut pas être fusionnée avec elle-même.")
+    if duplicate.commune_id != kept.commune_id:
+        raise LinkRefused("Les deux demandes doivent être de la même commune.")
+    if merged_into(session, duplicate) is not None:
+        raise LinkRefused(f"La demande n° {duplicate.number} a déjà été fusionnée.")
+    target = merged_into(session, kept)
+    if target is not None:
+        raise LinkRefused(f"La demande n° {kept.number} a été fusionnée dans la demande "
+                          f"n° {target.number} : fusionnez plutôt dans celle-ci.")
+    moved_entries = session.execute(
+        update(ThreadEntry).where(ThreadEntry.ticket_id == duplicate.id)
+        .values(ticket_id=kept.id)).rowcount
+    moved_files = session.execute(
+        update(Attachment).where(Attachment.ticket_id == duplicate.id)
+        .values(ticket_id=kept.id)).rowcount
+    session.execute(delete(TicketLink).where(_between(duplicate, kept)))
+    session.add(TicketLink(commune_id=kept.commune_id, ticket_id=duplicate.id,
+                           other_ticket_id=kept.id, kind=LinkKind.MERGED,
+                           created_by_agent_id=actor.agent_id))
+    session.expire(duplicate, ["entries", "attachments"])
+    session.expire(kept, ["entries", "attachments"])
+    if duplicate.status != Status.CLOSED:
+        set_status(session, duplicate, Status.CLOSED, actor, config)
+    moved = {"entries_moved": moved_entries, "attachments_moved": moved_files}
+    record_event(session, duplicate.commune_id, actor, "ticket.merged_into", duplicate,
+                 after={"kept": kept.number, **moved})
+    record_event(session, kept.commune_id, actor, "ticket.merged", kept,
+                 after={"duplicate": duplicate.number, **moved})
+    session.flush()
+
+
+def link_tickets(session: Session, first: Ticket, second: Ticket, actor: Actor) -> TicketLink:
+    """Record that ``first`` and ``second`` concern the same matter; the caller commits."""
+    if first.id == second.id:
+        raise LinkRefused("Une demande ne peut pas être liée à elle-même.")
+    if first.commune_id != second.commune_id:
+        raise LinkRefused("Les deux demandes doivent être de la même commune.")
+    if session.scalars(select(TicketLink.id).where(_between(first, second))).first():
+        raise LinkRefused(f"Les demandes n° {first.number} et n° {second.number} sont déjà "
+                          "liées.")
+    low, high = sorted((first, second), key=lambda t: t.id)
+    link = TicketLink(commune_id=first.commune_id, ticket_id=low.id, other_ticket_id=high.id,
+                      kind=LinkKind.RELATED, created_by_agent_id=actor.agent_id)
+    session.add(link)
+    record_event(session, first.commune_id, actor, "ticket.linked", first,
+                 after={"ticket": second.number})
+    record_event(session, second.commune_id, actor, "ticket.linked", second,
+                 after={"ticket": first.number})
+    session.flush()
+    return link
+
+
+def unlink_tickets(session: Session, first: Ticket, second: Ticket, actor: Actor) -> None:
+    """Remove the "related" link between two tickets; the caller commits."""
+    link = session.scalars(select(TicketLink).where(
+        _between(first, second), TicketLink.kind == LinkKind.RELATED)).first()
+    if link is None:
+        raise LinkRefused(f"Les demandes n° {first.number} et n° {second.number} ne sont pas "
+                          "liées.")
+    session.delete(link)
+    record_event(session, first.commune_id, actor, "ticket.unlinked", first,
+                 before={"ticket": second.number})
+    record_event(session, second.commune_id, actor, "ticket.unlinked", second,
+                 before={"ticket": first.number})
+    session.flush()
+
+
+def linked_tickets(session: Session, ticket: Ticket) -> list[LinkedTicket]:
+    """Every ticket linked to ``ticket``, merges first, then by number."""
+    links = list(session.scalars(select(TicketLink).where(
+        or_(TicketLink.ticket_id == ticket.id, TicketLink.other_ticket_id == ticket.id))))
+    others = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(
+        [link.other_ticket_id if link.ticket_id == ticket.id else link.ticket_id
+         for link in links])))}
+    found = []
+    for link in links:
+        other_id = link.other_ticket_id if link.ticket_id == ticket.id else link.ticket_id
+        if other_id not in others:
+            continue
+        if link.kind == LinkKind.MERGED:
+            role = "merged_into" if link.ticket_id == ticket.id else "merged_from"
+        else:
+            role = "related"
+        found.append(LinkedTicket(others[other_id], role))
+    order = {"merged_into": 0, "merged_from": 1, "related": 2}
+    return sorted(found, key=lambda lt: (order[lt.role], lt.ticket.number))
