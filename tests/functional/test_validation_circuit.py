@@ -170,8 +170,16 @@ def test_sent_back_with_a_comment_then_corrected_and_resubmitted(
     # The validator can no longer decide on it until it comes back.
     assert client.get(_draft_url(app, number)).status_code == 403
 
+    with app.app_context():
+        [notice] = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "draft_returned")).all()
+        assert notice.to_address == AUTHOR
+        assert "Précisez la date et l'heure de l'intervention." in notice.body_text
+        assert f"/agent/tickets/{number}" in notice.body_text
+
     _switch(client, AUTHOR)
     page = client.get(_url(number)).get_data(as_text=True)
+    assert re.search(r'id="nav-parapheur"[^>]*>Parapheur <span class="count">\(1\)', page)
     assert "Renvoyée pour correction par Aimé De Mesmaeker" in page
     assert "Précisez la date et l&#39;heure de l&#39;intervention." in page
     queue = client.get(f"/{DEMO}/agent/parapheur").get_data(as_text=True)

@@ -27,6 +27,7 @@ from ticketing.models import (
 )
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.events import Actor, record_event
+from ticketing.operations.outbox import enqueue_mail
 from ticketing.operations.tickets import STATUS_AFTER_REPLY, reply_to_citizen
 
 
@@ -145,6 +146,17 @@ def return_draft(
     draft.decided_by_id, draft.decided_at = validator.id, utcnow()
     record_event(session, draft.commune_id, actor, "reply.returned", draft.ticket,
                  after={"comment": comment, "author": draft.author.full_name})
+    ticket, author = draft.ticket, draft.author
+    enqueue_mail(session, draft.commune_id, "draft_returned", author.email,
+                 f"Projet de réponse renvoyé : demande n° {ticket.number}",
+                 ctx.mail_templates.render(
+                     "draft_returned.txt", ticket=ticket, author=author, validator=validator,
+                     comment=comment, commune=ctx.config.commune,
+                     ticket_url=agent_ticket_url(ctx, ticket.number)))
+
+
+def agent_ticket_url(ctx: CommuneContext, number: str) -> str:
+    return f"{ctx.config.commune.public_url.rstrip('/')}/{ctx.config.slug}/agent/tickets/{number}"
 
 
 def approve_draft(

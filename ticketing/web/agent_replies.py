@@ -117,13 +117,15 @@ def reply_panel(ticket: Ticket) -> ReplyPanel:
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     def parapheur_count() -> int | None:
-        """Drafts awaiting the signed-in agent's visa; None when they validate nothing."""
+        """Drafts awaiting the signed-in agent: to validate, or sent back to them to
+        correct; None (no link) for an agent who validates nothing and has none back."""
         if not (g.get("commune") and current_user.is_authenticated):
             return None
+        returned = len(drafts_returned_to(db.session, current_agent()))
         if not may_validate_somewhere():
-            return None
-        return len(drafts_awaiting(db.session, current_commune(), current_agent(),
-                                   current_user.grants))
+            return returned or None
+        return returned + len(drafts_awaiting(db.session, current_commune(), current_agent(),
+                                              current_user.grants))
 
     def reply_needs_visa(ticket: Ticket) -> bool:
         return validation_rule(current_commune(), ticket) is not None
