@@ -79,8 +79,8 @@ def test_the_copied_service_cannot_act_on_the_ticket(app, copied, action, data):
 def test_removing_the_copy_takes_the_ticket_away_from_that_service(app, copied):
     chef = signed_in(app, CHEF_VOIRIE)
     token = csrf_token(chef, ticket_url(copied))
-    response = chef.post(ticket_url(copied, "copie/eclairage/retirer"),
-                         data={"csrf_token": token})
+    response = chef.post(ticket_url(copied, "copie/retirer"),
+                         data={"csrf_token": token, "service": "eclairage"})
     assert response.status_code == 303
     assert events(app, copied, "ticket.copy_removed")
     assert signed_in(app, ECLAIRAGE).get(ticket_url(copied)).status_code == 404

@@ -324,13 +324,13 @@ def copy(ticket: Ticket) -> Any:
     return _run(ticket, "copy", form, apply) or _back_to(ticket)
 
 
-@bp.post("/tickets/<number>/copie/<service>/retirer")
+@bp.post("/tickets/<number>/copie/retirer")
 @require("copy")
-def uncopy(ticket: Ticket, service: str) -> Response:
+def uncopy(ticket: Ticket) -> Response:
     form = VersionedForm()
     if not form.validate():
         abort(400)
-    if ops.remove_copy(db.session, ticket, service, _actor()):
+    if ops.remove_copy(db.session, ticket, request.form.get("service", ""), _actor()):
         db.session.commit()
         flash(_("Copie retirée."), "success")
     return _back_to(ticket)
