@@ -240,12 +240,13 @@ def request_password_reset(session: Session, ctx: CommuneContext, email: str,
     the caller answers the same either way. The request is audited in both cases."""
     agent = find_agent(session, ctx.commune_id, email)
     known = agent is not None and agent.active
-    record_event(session, ctx.commune_id, Actor("anonymous", email[:200], None, remote_addr),
-                 "password.reset_requested", after={"email": email[:200], "known": known})
+    requester = Actor("anonymous", email[:200], None, remote_addr)  # whoever typed it
+    record_event(session, ctx.commune_id, requester, "password.reset_requested",
+                 after={"email": email[:200], "known": known})
     if known:
         assert agent is not None
         send_password_link(session, ctx, agent, purpose="reset", base_url=base_url,
-                           actor=Actor.agent(agent, remote_addr))
+                           actor=requester)
 
 
 def agent_for_link(session: Session, token: str, now: datetime | None = None) -> Agent:

@@ -75,6 +75,12 @@ def form_email_key() -> str:
     return f"{current_commune().config.slug}:{email}"
 
 
+def failed_attempt(response: Response) -> bool:
+    """Only refused attempts count against an account: its owner is never locked out by
+    signing in often, only by wrong passwords or codes."""
+    return response.status_code == 422
+
+
 def _pending_key() -> str:
     pending = session.get(PENDING) or {}
     return f"{current_commune().config.slug}:agent:{pending.get('agent_id')}"
@@ -118,7 +124,7 @@ def _pending_agent() -> Agent | None:
 @bp.route("/connexion/code", methods=["GET", "POST"])
 @limiter.limit(lambda: registry().settings.login_limit, methods=["POST"])
 @limiter.limit(lambda: registry().settings.login_account_limit, key_func=_pending_key,
-               methods=["POST"])
+               methods=["POST"], deduct_when=failed_attempt)
 def second_factor() -> Any:
     agent = _pending_agent()
     if agent is None:

@@ -29,7 +29,7 @@ from ticketing.operations.tickets import (
     set_location,
     set_status,
 )
-from ticketing.web.account import continue_login, form_email_key
+from ticketing.web.account import continue_login, failed_attempt, form_email_key
 from ticketing.web.agent_dispatch import dispatch_detail, notify_mentioned
 from ticketing.web.agent_forms import (
     LocationForm,
@@ -141,7 +141,7 @@ def _back_to(ticket: Ticket) -> Response:
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(lambda: registry().settings.login_limit, methods=["POST"])
 @limiter.limit(lambda: registry().settings.login_account_limit, key_func=form_email_key,
-               methods=["POST"])
+               methods=["POST"], deduct_when=failed_attempt)
 def login() -> Any:
     ctx = current_commune()
     target = local_path(request.args.get("next"))
