@@ -127,6 +127,20 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("pilot.dashboard_export", "GET"): (COMMUNE, PILOT_PAGE),
     ("pilot.indicators_export", "GET"): (COMMUNE, PILOT_PAGE),
     ("pilot.map_export", "GET"): (COMMUNE, PILOT_PAGE),
+    # --- parapheur and reply letters (ticketing/web/agent_replies.py) -----------------
+    # Every agent has a parapheur page (validators' drafts, or one's own drafts sent back).
+    # The draft routes get an unknown draft (draft_id 0): 404 for every signed-in agent;
+    # tests/functional/test_validation_circuit.py checks who may act on real drafts.
+    ("agent_replies.validation_queue", "GET"): (COMMUNE, {
+        "anonyme": LOGIN, SIGNED_IN: (200, 404)}),
+    ("agent_replies.validation_draft", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
+    ("agent_replies.approve", "POST"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
+    ("agent_replies.send_back", "POST"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
+    ("agent_replies.resubmit", "POST"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
+    # The letter of a reply needs "reply"; entry_id 0 is no reply of the ticket (404).
+    ("agent_replies.letter", "POST"): (TICKET, {
+        "anonyme": LOGIN, SERVICE_AGENTS: 404, "cabinet": 404, "dgs elu": (403, 403, 404),
+        "admin": 404}),
     # --- quarantined mail (view_audit) ------------------------------------------------
     ("mail_admin.quarantine", "GET"): (COMMUNE, {
         "anonyme": LOGIN, "cabinet dgs admin": (200, 404),
