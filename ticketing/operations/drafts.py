@@ -65,7 +65,7 @@ def submit_reply(
         raise DraftRefused("Une réponse à cette demande est déjà dans le parapheur.")
     draft = ReplyDraft(
         commune_id=ticket.commune_id, ticket=ticket, author_agent_id=author.id,
-        subject=subject.strip()[:300], body=body.strip(), status_after=status_after,
+        subject=_one_line(subject), body=body.strip(), status_after=status_after,
         state=DraftState.PENDING, rule_name=rule.name, validator_role=rule.role,
         allow_author=rule.allow_author, comment="", submitted_at=utcnow(),
     )
@@ -88,7 +88,7 @@ def resubmit_draft(
     if status_after not in STATUS_AFTER_REPLY:
         raise ValueError(f"status {status_after} cannot follow a reply")
     before = _content(draft)
-    draft.subject, draft.body = subject.strip()[:300], body.strip()
+    draft.subject, draft.body = _one_line(subject), body.strip()
     draft.status_after, draft.state = status_after, DraftState.PENDING
     draft.submitted_at = utcnow()
     record_event(session, draft.commune_id, actor, "reply.resubmitted", draft.ticket,
@@ -113,6 +113,10 @@ def _check_validator(ctx: CommuneContext, draft: ReplyDraft, agent: Agent,
         raise DraftRefused("Ce projet attend le visa d'un autre rôle.")
 
 
+def _one_line(subject: str) -> str:
+    return " ".join(subject.split())[:300]
+
+
 def _content(draft: ReplyDraft) -> dict[str, object]:
     return {"subject": draft.subject, "length": len(draft.body), "status": draft.status_after}
 
@@ -123,7 +127,7 @@ def edit_draft(
 ) -> bool:
     """The validator corrects the draft without deciding yet; False if nothing changed."""
     _check_validator(ctx, draft, validator, grants)
-    subject, body = subject.strip()[:300], body.strip()
+    subject, body = _one_line(subject), body.strip()
     if (subject, body) == (draft.subject, draft.body):
         return False
     before = _content(draft)

@@ -81,7 +81,8 @@ def reply_to_citizen(
     if new_status not in STATUS_AFTER_REPLY:
         raise ValueError(f"status {new_status} cannot follow a reply")
     signature = agent_signature(ctx, agent, ticket.service_code)
-    subject = subject.strip() or f"Réponse à votre demande n° {ticket.number}"
+    # One line: a line break typed in the subject must never become a mail header.
+    subject = " ".join(subject.split()) or f"Réponse à votre demande n° {ticket.number}"
     entry = ThreadEntry(
         commune_id=ticket.commune_id, ticket=ticket, kind=EntryKind.REPLY,
         author_agent_id=agent.id, author_signature=signature, subject=subject[:300],
