@@ -95,6 +95,10 @@ def create_app(
 
     app.register_blueprint(agent_register.bp)
 
+    from ticketing.web import agent_replies
+
+    app.register_blueprint(agent_replies.bp)
+
     from ticketing.web import admin
 
     app.register_blueprint(admin.bp)
