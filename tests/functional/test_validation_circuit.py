@@ -93,7 +93,7 @@ def test_a_reply_needing_a_visa_waits_and_nothing_is_mailed(app, client, demo_ac
     assert mails == [] and replies == []  # not one word to the citizen before the visa
     assert [d.state for d in drafts] == [DraftState.PENDING]
     assert drafts[0].validator_role == "dgs" and drafts[0].body == BODY
-    assert ticket.status != Status.ANSWERED and ticket.first_answer_at is None
+    assert ticket.status == Status.IN_PROGRESS and ticket.first_answer_at is None
     assert "reply.submitted" in actions
     page = client.get(_url(number)).get_data(as_text=True)
     assert "En attente du visa" in page and BODY in page

@@ -26,7 +26,7 @@ from ticketing.models import (
     utcnow,
 )
 from ticketing.operations.context import CommuneContext
-from ticketing.operations.events import Actor, record_event
+from ticketing.operations.events import Actor, change_ticket, record_event
 from ticketing.operations.outbox import enqueue_mail
 from ticketing.operations.tickets import STATUS_AFTER_REPLY, reply_to_citizen
 
@@ -73,6 +73,9 @@ def submit_reply(
     record_event(session, ticket.commune_id, actor, "reply.submitted", ticket,
                  after={"rule": rule.name, "role": rule.role, "subject": draft.subject,
                         "length": len(draft.body)})
+    if ticket.status == Status.NEW:  # being answered: no longer untouched in the queue
+        change_ticket(session, ticket, actor, "ticket.status_changed",
+                      status=Status.IN_PROGRESS)
     return draft
 
 
