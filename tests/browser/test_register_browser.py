@@ -59,3 +59,7 @@ def test_the_mail_agent_registers_a_letter_and_prints_its_slip(  # type: ignore[
     agent.get_by_role("link", name="File d'attente").click()  # no category: triage queue
     assert agent.get_by_role("img", name="Courrier").count() == 1
     _shot(agent, "register-queue")
+    agent.get_by_role("link", name=re.compile(r"^\d{4}-\d{6}$")).first.click()
+    assert agent.locator(".register-number").inner_text().strip() == chrono
+    assert agent.get_by_role("link", name="courrier.pdf").count() == 1  # the scan
+    _shot(agent, "register-ticket")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -37,8 +38,9 @@ bp = Blueprint("agent_register", __name__, url_prefix="/<commune>/agent")
 
 # The URL word of each channel an agent registers.
 KINDS = {"courrier": Channel.LETTER, "telephone": Channel.PHONE, "accueil": Channel.COUNTER}
-TITLES = {Channel.LETTER: "Enregistrer un courrier", Channel.PHONE: "Enregistrer un appel",
-          Channel.COUNTER: "Enregistrer une visite à l'accueil"}
+TITLES = {Channel.LETTER: _l("Enregistrer un courrier"),
+          Channel.PHONE: _l("Enregistrer un appel"),
+          Channel.COUNTER: _l("Enregistrer une visite à l'accueil")}
 PDF_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
 
 
@@ -107,10 +109,10 @@ def register(kind: str) -> Any:
         ACCEPT_HINTS.get(t, t) for t in ctx.config.commune.attachments.allowed_types)}
     search = (request.args.get("q") or "").strip()[:100]
     if form.validate_on_submit():
+        agent = current_agent()
         try:
-            entry = register_request(db.session, ctx, _registration(form, channel, today),
-                                     current_agent(), Actor.agent(current_agent(),
-                                                                  request.remote_addr),
+            entry = register_request(db.session, ctx, _registration(form, channel, today), agent,
+                                     Actor.agent(agent, request.remote_addr),
                                      registry().settings.themes_dir)
         except IntakeRejected as exc:
             db.session.rollback()
@@ -133,7 +135,7 @@ def register(kind: str) -> Any:
 
 
 # IntakeRejected names model fields; the form's names differ for a few.
-_FIELD_OF = {"attachments": "files", "category": "category", "citizen": "last_name"}
+_FIELD_OF = {"attachments": "files", "citizen": "last_name"}
 
 
 def _registration(form: RegisterForm, channel: Channel, today: date) -> Registration:
