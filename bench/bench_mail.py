@@ -15,13 +15,16 @@ of the given database, dropped at the end.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import resource
 import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -65,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=10_000, help="mails in the mailbox")
     parser.add_argument("--database-url", help="default: a SQLite file in a temp folder")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--profile", action="store_true",
+                        help="print SQL statements per mail and the top of a cProfile")
     return parser.parse_args(argv)
 
 
@@ -140,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         fill_mailbox(port, args.count, args.seed)
         print(f"{args.count} mails appended in {time.perf_counter() - started:.1f} s")
         url, schema = prepare_database(base_url, workdir)
-        tickets, seconds, rss_before, rss_after, report = run_pass(url, workdir, port, args.count)
+        tickets, seconds, rss_before, rss_after, report = run_pass(url, workdir, port, args.count,
+                                                                   args.profile)
     finally:
         if server is not None:
             server.stop()
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if report.ok else 1
 
 
-def run_pass(url: str, workdir: Path, port: int, count: int):  # type: ignore[no-untyped-def]
+def run_pass(url: str, workdir: Path, port: int, count: int,  # type: ignore[no-untyped-def]
+             profile: bool = False):
     from ticketing.config import load_all
     from ticketing.config.schema import Mailbox
     from ticketing.jobs import run_mail_poll
@@ -179,16 +186,54 @@ def run_pass(url: str, workdir: Path, port: int, count: int):  # type: ignore[no
                       ack_cap_per_hour=1000)
     configs[COMMUNE] = replace(configs[COMMUNE], mailboxes=[mailbox])
     app = create_app(settings, configs)
+    if url.startswith("postgresql"):  # planner statistics, as autovacuum would keep them
+        analyze(app)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    statements = count_statements(app) if profile else None
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     report = run_mail_poll(app)
+    if profiler is not None:
+        profiler.disable()
     seconds = time.perf_counter() - started
+    if profiler is not None and statements is not None:
+        print(f"SQL statements: {sum(statements.values())} = "
+              f"{sum(statements.values()) / count:.1f} per mail")
+        for verb, number in statements.most_common(12):
+            print(f"  {number / count:6.2f}/mail  {verb}")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with app.app_context():
         tickets = db.session.scalar(select(func.count(Ticket.id)))
         db.session.remove()
         db.engine.dispose()
     return tickets, seconds, rss_before, rss_after, report
+
+
+def count_statements(app) -> Counter[str]:  # type: ignore[no-untyped-def]
+    """Statements sent to the database, by their first words (INSERT INTO tickets…)."""
+    from sqlalchemy import event
+
+    from ticketing.web.extensions import db
+
+    counts: Counter[str] = Counter()
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        counts[" ".join(statement.split()[:3])[:60]] += 1
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+    return counts
+
+
+def analyze(app) -> None:  # type: ignore[no-untyped-def]
+    from ticketing.web.extensions import db
+
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
 
 
 if __name__ == "__main__":

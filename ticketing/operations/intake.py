@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ticketing.config.schema import Channel
@@ -104,10 +104,14 @@ def submit_request(
         kind=category.kind if category else None,
     )
     year = local_date(request.received_at, ctx.timezone).year
+    # Neither query needs the pending citizen: it is inserted with the ticket, one flush.
+    with session.no_autoflush:
+        number = format_ticket_number(year, next_sequence(session, ctx.commune_id, year))
+        tracking_code = _unused_tracking_code(session, ctx.commune_id)
     ticket = Ticket(
         commune_id=ctx.commune_id,
-        number=format_ticket_number(year, next_sequence(session, ctx.commune_id, year)),
-        tracking_code=_unused_tracking_code(session, ctx.commune_id),
+        number=number,
+        tracking_code=tracking_code,
         channel=request.channel,
         category_code=request.category_code,
         service_code=routing.service,
@@ -154,17 +158,19 @@ def submit_request(
     return ticket
 
 
+_CITIZEN_BY_EMAIL = (select(Citizen)
+                     .where(Citizen.commune_id == bindparam("commune_id"),
+                            Citizen.email == bindparam("email"))
+                     .order_by(Citizen.id).limit(1))
+
+
 def _find_or_create_citizen(session: Session, commune_id: int, details: CitizenDetails) -> Citizen:
     """Reuse the citizen known by this e-mail in this commune, refreshing what they gave."""
     email = details.email.strip().lower() if details.email else None
     citizen = None
     if email:
-        citizen = session.scalars(
-            select(Citizen)
-            .where(Citizen.commune_id == commune_id, Citizen.email == email)
-            .order_by(Citizen.id)
-            .limit(1)
-        ).first()
+        citizen = session.scalars(_CITIZEN_BY_EMAIL,
+                                  {"commune_id": commune_id, "email": email}).first()
     if citizen is None:
         citizen = Citizen(commune_id=commune_id, email=email, last_name=details.last_name.strip())
         session.add(citizen)
@@ -182,12 +188,15 @@ def _known_citizen(session: Session, commune_id: int, citizen_id: int) -> Citize
     return citizen
 
 
+# Built once: intake runs for every mail of a large mailbox, statement building adds up.
+_CODE_TAKEN = select(Ticket.id).where(Ticket.commune_id == bindparam("commune_id"),
+                                      Ticket.tracking_code == bindparam("code"))
+
+
 def _unused_tracking_code(session: Session, commune_id: int) -> str:
     while True:
         code = new_tracking_code()
-        taken = session.scalar(
-            select(Ticket.id).where(Ticket.commune_id == commune_id, Ticket.tracking_code == code)
-        )
+        taken = session.scalar(_CODE_TAKEN, {"commune_id": commune_id, "code": code})
         if taken is None:
             return code
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from functools import cache
+
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Insert
 
 from ticketing.models import TicketCounter
 
@@ -13,17 +16,24 @@ def next_sequence(
     session: Session, commune_id: int, year: int, counters: Table | None = None
 ) -> int:
     """Increment and return the commune's counter for ``year`` in one atomic statement;
-    ``counters``: another table of (commune_id, year, last_value) than the ticket numbers'."""
-    dialect = session.get_bind().dialect.name
+    ``counters``: another (commune_id, year, last_value) table than the ticket numbers'
+    (the register's chrono)."""
+    statement = _upsert(session.get_bind().dialect.name,
+                        counters if counters is not None else TicketCounter.__table__)
+    return int(session.execute(statement, {"commune_id": commune_id, "year": year})
+               .scalar_one())
+
+
+@cache
+def _upsert(dialect: str, table: Table) -> Insert:
+    """Built once per dialect: intake runs for every mail of a large mailbox."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = counters if counters is not None else TicketCounter.__table__
-    statement = (
+    return (
         insert(table)
-        .values(commune_id=commune_id, year=year, last_value=1)
+        .values(commune_id=bindparam("commune_id"), year=bindparam("year"), last_value=1)
         .on_conflict_do_update(
             index_elements=[table.c.commune_id, table.c.year],
             set_={"last_value": table.c.last_value + 1},
         )
         .returning(table.c.last_value)
     )
-    return int(session.execute(statement).scalar_one())

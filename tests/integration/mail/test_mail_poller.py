@@ -18,6 +18,7 @@ from ticketing.models import (
     InboundMessage,
     InboundStatus,
     MailboxState,
+    MailFailure,
     OutboxMessage,
     Status,
     Ticket,
@@ -264,6 +265,40 @@ def test_a_failing_mail_is_quarantined_after_n_attempts_without_stopping_the_loo
     assert bad.attempts == 3 and "bug du traitement" in bad.reason
     assert _count(mail_app, Ticket) == 1
     assert dovecot.subjects(imap_user, "Quarantaine") == ["Courriel piège"]
+
+
+def test_a_mail_failing_after_its_ticket_was_built_leaves_nothing_behind(
+        mail_app, dovecot, imap_user, monkeypatch) -> None:
+    """Groups run without SAVEPOINTs first: a failure mid-group must take back that mail's
+    half-made ticket, and only that mail's, when the group runs again."""
+    real_apply = mailbox_pass.apply_decision
+
+    def fails_late(session, ctx, mailbox, mail, decision, **kwargs):  # type: ignore[no-untyped-def]
+        applied = real_apply(session, ctx, mailbox, mail, decision, **kwargs)
+        if "piège" in mail.subject:
+            session.flush()  # its ticket, thread and audit rows are written…
+            raise RuntimeError("panne après coup")  # …then the mail fails
+        return applied
+
+    monkeypatch.setattr(mailbox_pass, "apply_decision", fails_late)
+    subjects = ["Demande 1", "Demande 2", "Courriel piège", "Demande 4", "Demande 5"]
+    dovecot.append(imap_user, *(french_mail(subject=s) for s in subjects))
+    report = run_mail_poll(mail_app).mailboxes[0]
+    assert (report.processed, report.failed) == (4, 1)
+    assert sorted(t.subject for t in _rows(mail_app, Ticket)) == [
+        "Demande 1", "Demande 2", "Demande 4", "Demande 5"]
+    assert _count(mail_app, AuditEvent, AuditEvent.action == "ticket.created") == 4
+    assert _count(mail_app, OutboxMessage) == 4
+    assert dovecot.subjects(imap_user, "INBOX") == ["Courriel piège"]
+    [failure] = _rows_plain(mail_app, MailFailure)
+    assert failure.attempts == 1 and "panne après coup" in failure.last_error
+
+
+def _rows_plain(app, model):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        rows = list(db.session.scalars(select(model)))
+        db.session.expunge_all()
+        return rows
 
 
 def test_an_oversized_mail_is_quarantined_and_its_sender_told(
