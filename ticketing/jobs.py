@@ -104,5 +104,33 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     if any(config.mailboxes for config in app.extensions["aiguillage"].configs.values()):
         scheduler.add_job(run_mail_poll, "interval", args=[app], id="mail_poll",
                           seconds=settings.mail_poll_seconds, max_instances=1, coalesce=True)
+        start_mail_watchers(app)  # IMAP IDLE; the schedule stays as the safety net
     scheduler.start()
     return scheduler
+
+
+def start_mail_watchers(app: Flask) -> list:  # type: ignore[type-arg]
+    """One IMAP IDLE watcher per mailbox: a pass over that mailbox as soon as mail arrives."""
+    from mail_ingest.idle import IdleWatcher
+    from mail_ingest.mailboxes import MailboxMisconfigured, MailboxTarget, mailbox_targets
+    from mail_ingest.poller import poll_mailbox
+
+    registry = app.extensions["aiguillage"]
+    contexts = [c for c in (registry.context(slug) for slug in registry.configs) if c]
+
+    def wake(target: MailboxTarget) -> bool:
+        with app.app_context():
+            report = poll_mailbox(db.session, target, registry.settings.data_dir / "mail")
+            db.session.remove()
+        return not report.locked
+
+    watchers = []
+    for target in mailbox_targets(contexts):
+        try:
+            password = target.password()
+        except MailboxMisconfigured:
+            continue  # the scheduled poll reports it
+        watcher = IdleWatcher(target.mailbox, password, lambda t=target: wake(t))
+        watcher.start()
+        watchers.append(watcher)
+    return watchers
