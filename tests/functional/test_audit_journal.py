@@ -197,3 +197,12 @@ def test_export_is_a_post_with_csrf(client, demo_accounts):
     login(client, ADMIN)
     assert client.get(f"{JOURNAL}/export.csv").status_code == 405
     assert client.post(f"{JOURNAL}/export.csv").status_code == 400
+
+
+def test_the_cabinet_reads_the_journal_but_does_not_manage_agents(client, demo_accounts):
+    login(client, "cabinet@champignac.example")
+    queue = client.get(f"/{DEMO}/agent/").get_data(as_text=True)
+    assert f'href="{JOURNAL}"' in queue
+    assert f'href="/{DEMO}/agent/admin/agents"' not in queue
+    assert client.get(JOURNAL).status_code == 200
+    assert client.get(f"/{DEMO}/agent/admin/agents").status_code == 403
