@@ -180,3 +180,25 @@ def test_state_changes_need_the_csrf_token(app, client, demo_accounts):
     login(client, ADMIN)
     assert client.post(f"{AGENTS}/{target.id}/desactiver").status_code == 400
     assert _agent(app, VOIRIE).active
+
+
+def test_a_new_password_link_can_be_sent_again(app, client, demo_accounts):
+    target = _agent(app, VOIRIE)
+    page = f"{AGENTS}/{target.id}"
+    login(client, ADMIN)
+    assert _post(client, page, f"{page}/invitation").status_code == 303
+    [sent] = _events(app, "password.link_sent")
+    assert sent.actor_label == "Jules Boulier" and sent.after["agent_id"] == target.id
+    with app.app_context():
+        assert db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.to_address == VOIRIE)).first() is not None
+
+
+def test_an_invalid_identity_is_refused_with_a_message(app, client, demo_accounts):
+    target = _agent(app, VOIRIE)
+    page = f"{AGENTS}/{target.id}"
+    login(client, ADMIN)
+    response = _post(client, page, f"{page}/identite", full_name="", title="")
+    assert response.status_code == 303
+    assert "Indiquez le nom" in client.get(page).get_data(as_text=True)
+    assert _agent(app, VOIRIE).full_name == "Yves Lebrac"

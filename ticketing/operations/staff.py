@@ -69,7 +69,7 @@ def _described(agent: Agent) -> dict[str, object]:
     return {"agent_id": agent.id, "email": agent.email}
 
 
-def invite_agent(session: Session, ctx: CommuneContext, agent: Agent, actor: Actor,
+def invite_agent(session: Session, ctx: CommuneContext, actor: Actor, agent: Agent,
                  base_url: str | None = None) -> None:
     """Mail the agent a link to choose a password (a new agent has no usable one)."""
     send_password_link(session, ctx, agent, purpose="invitation", base_url=base_url,
@@ -95,7 +95,7 @@ def add_agent(session: Session, ctx: CommuneContext, actor: Actor, *, email: str
     unusable = "!" + secrets.token_hex(16)  # not an Argon2 hash: no password matches it
     agent = create_agent(session, ctx.commune_id, email, full_name, "", actor, title=title.strip(),
                          memberships=pairs, password_hash=unusable)
-    invite_agent(session, ctx, agent, actor, base_url)
+    invite_agent(session, ctx, actor, agent, base_url)
     return agent
 
 

@@ -173,7 +173,7 @@ def _apply(agent_id: int, change: Any, success: str) -> Response:
 def update_identity(agent_id: int) -> Response:
     form = IdentityForm()
     if not form.validate():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for(".agent", agent_id=agent_id), 303)
     return _apply(agent_id, lambda a: staff.update_identity(
         db.session, current_commune(), _actor(), a, full_name=form.full_name.data,
