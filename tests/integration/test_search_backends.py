@@ -178,3 +178,28 @@ def test_windows_of_recent_tickets_give_the_same_pages(monkeypatch, file_request
     assert find("fontaine") == expected
     assert find("fontaine", page_size=2) == expected[:2]
     assert find("fontaine", page_size=2, before=_before(expected[1])) == expected[2:]
+
+
+def test_a_citizen_renamed_is_found_under_the_new_name(db_session, file_request, find) -> None:
+    from ticketing.models import Citizen
+
+    number, _ = file_request(subject="Question", description="Bonjour.",
+                             citizen=CitizenDetails(last_name="Lefèvre", first_name="Inès",
+                                                    email="ines@example.org"))
+    citizen = db_session.get(Citizen, _ticket(db_session, number).citizen_id)
+    citizen.last_name = "Dupré-Lefèvre"
+    db_session.commit()
+    assert find("dupre") == [number]
+    citizen.last_name = "Girard"
+    db_session.commit()
+    assert find("lefevre") == []
+    assert find("girard") == [number]
+
+
+def test_postgresql_finds_words_spread_over_citizen_and_thread(db_session, file_request,
+                                                                find) -> None:
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite looks for every word in one same place")
+    number, _ = file_request(subject="Question", description="Le lampadaire clignote.",
+                             citizen=CitizenDetails(last_name="Moreau", email="m@example.org"))
+    assert find("Moreau lampadaires") == [number]

@@ -31,7 +31,7 @@ def citizen_file(
         return None
     tickets = list(session.scalars(
         select(Ticket)
-        .where(Ticket.citizen_id == citizen_id, visible_tickets(commune_id, services))
+        .where(Ticket.citizen_id == citizen_id, visible_tickets(session, commune_id, services))
         .options(lazyload(Ticket.citizen))
         .order_by(Ticket.received_at.desc(), Ticket.id.desc())
         .limit(TICKETS_SHOWN)

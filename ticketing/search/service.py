@@ -5,9 +5,8 @@ What is typed is looked up as a ticket number ("2026-000123", "2026-123"), as a 
 code ("ABCD-EFGH", however typed), as a phone number when it is digits only, and otherwise
 as words in the full-text index: subject and place of the ticket, every message of its
 thread (internal notes included: agents search), and the citizen's name and e-mail.
-Every word must be found in one same place: the ticket's subject and place, one message,
-or the citizen's name and e-mail (a limit: "Martin lampadaire" does not combine the
-citizen's name with the words of a message).
+Every word must be found: on PostgreSQL anywhere in the ticket, its thread and its citizen;
+on SQLite in one same place (the ticket's subject and place, one message, or the citizen).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from ticketing.domain.codes import normalise_tracking_code
@@ -48,17 +47,23 @@ def terms_of(query: str) -> Terms:
     return Terms(words=query)
 
 
-def visible_tickets(commune_id: int, services: Collection[str]) -> ColumnElement[bool]:
-    """Tickets of the commune the agent may view: of its services, or copied to one of them."""
+def visible_tickets(
+    session: Session, commune_id: int, services: Collection[str]
+) -> ColumnElement[bool]:
+    """Tickets of the commune the agent may view: of its services, or copied to one of them
+    (that second clause only when such copies exist: without it the condition is the one
+    the queue index answers)."""
     wanted = sorted(services)
-    copied = select(TicketCopy.ticket_id).where(
-        TicketCopy.commune_id == commune_id, TicketCopy.service_code.in_(wanted)
-    ).correlate(None)
-    return (Ticket.commune_id == commune_id) & or_(Ticket.service_code.in_(wanted),
-                                                   Ticket.id.in_(copied))
+    condition = (Ticket.commune_id == commune_id) & Ticket.service_code.in_(wanted)
+    copies = select(TicketCopy.ticket_id).where(
+        TicketCopy.commune_id == commune_id, TicketCopy.service_code.in_(wanted))
+    if session.scalar(copies.limit(1)) is None:
+        return condition
+    return (Ticket.commune_id == commune_id) & or_(
+        Ticket.service_code.in_(wanted), Ticket.id.in_(copies.correlate(None)))
 
 
-def _identifier_ids(commune_id: int, query: str) -> Select[tuple[int]] | None:
+def _identifier_condition(query: str) -> ColumnElement[bool] | None:
     """The ticket whose number or tracking code is ``query``, if it reads as one."""
     conditions = []
     number = _NUMBER.fullmatch(query)
@@ -67,9 +72,7 @@ def _identifier_ids(commune_id: int, query: str) -> Select[tuple[int]] | None:
     code = normalise_tracking_code(query)
     if code:
         conditions.append(Ticket.tracking_code == code)
-    if not conditions:
-        return None
-    return select(Ticket.id).where(Ticket.commune_id == commune_id, or_(*conditions))
+    return or_(*conditions) if conditions else None
 
 
 def search(
@@ -79,62 +82,40 @@ def search(
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if not query or not services:
         return SearchResults([], [], None)
+    index = index_for(session.get_bind().dialect.name)
     terms = terms_of(query)
-    sources = index_for(session.get_bind().dialect.name).ticket_ids(terms)
-    identifiers = _identifier_ids(commune_id, query)
-    if identifiers is not None:
-        sources.append(identifiers)
-    if not sources:
+    identifiers = _identifier_condition(query)
+    if index.ticket_condition(terms, None, 1) is None and identifiers is None:
         return SearchResults([], [], None)
+    visible = visible_tickets(session, commune_id, services)
     upper = before if before is not None else (session.scalar(select(func.max(Ticket.id))) or 0) + 1
     rows: list[Ticket] = []
     for span in (*WINDOWS, None):
         lower = None if span is None else upper - span
-        rows = list(session.scalars(_page_statement(commune_id, services, sources, lower, upper,
-                                                    page_size)))
+        matching = [c for c in (index.ticket_condition(terms, lower, upper), identifiers)
+                    if c is not None]
+        stmt = (select(Ticket)
+                .where(visible, or_(*matching), Ticket.id < upper)
+                .options(lazyload(Ticket.assignee))
+                .order_by(Ticket.id.desc()).limit(page_size + 1))
+        if lower is not None:
+            stmt = stmt.where(Ticket.id >= lower)
+        rows = list(session.scalars(stmt))
         if len(rows) > page_size or lower is None or lower <= 1:
             break
     next_before = rows[page_size - 1].id if len(rows) > page_size else None
-    citizens = [] if before is not None else _citizens(session, commune_id, terms, services)
+    citizens = [] if before is not None else _citizens(session, commune_id, terms, visible)
     return SearchResults(rows[:page_size], citizens, next_before)
 
 
-def _page_statement(
-    commune_id: int, services: Collection[str], sources: list[Select[tuple[int]]],
-    lower: int | None, upper: int, page_size: int,
-) -> Select[tuple[Ticket]]:
-    """The newest visible tickets matched by ``sources`` with ``lower <= id < upper``.
-
-    The bounds are set inside every source, so that each reads only its window of its
-    index rather than every match (a common word matches tens of thousands of tickets).
-    """
-    bounded = []
-    for source in sources:
-        ticket_id = source.selected_columns[0]
-        source = source.where(ticket_id < upper)
-        if lower is not None:
-            source = source.where(ticket_id >= lower)
-        bounded.append(source.correlate(None))
-    matching = bounded[0] if len(bounded) == 1 else union(*bounded)
-    return (
-        select(Ticket)
-        .where(visible_tickets(commune_id, services), Ticket.id.in_(matching),
-               Ticket.id < upper)
-        .options(lazyload(Ticket.assignee))
-        .order_by(Ticket.id.desc())
-        .limit(page_size + 1)
-    )
-
-
 def _citizens(
-    session: Session, commune_id: int, terms: Terms, services: Collection[str]
+    session: Session, commune_id: int, terms: Terms, visible: ColumnElement[bool]
 ) -> list[Citizen]:
     """Citizens matching by name, e-mail or phone who have a ticket the agent may view."""
     condition = index_for(session.get_bind().dialect.name).citizen_condition(terms)
     if condition is None:
         return []
-    has_visible = exists().where(Ticket.citizen_id == Citizen.id,
-                                 visible_tickets(commune_id, services))
+    has_visible = exists().where(Ticket.citizen_id == Citizen.id, visible)
     return list(session.scalars(
         select(Citizen).where(Citizen.commune_id == commune_id, condition, has_visible)
         .order_by(Citizen.last_name, Citizen.first_name, Citizen.id).limit(CITIZENS_SHOWN)
