@@ -86,6 +86,35 @@ def ticket_action(*, dgs: object, elu: object = (403, 403, 404)) -> dict[str, ob
 
 PILOT_PAGE = {"anonyme": LOGIN, PILOTS: (200, 404), NOT_PILOTS: (403, 404)}
 
+# A signed-in agent's own pages (account, search): in its commune only.
+OWN_PAGE = {"anonyme": LOGIN, SIGNED_IN: (200, 404)}
+OWN_POST = {"anonyme": LOGIN, SIGNED_IN: (OK, 404)}
+
+# The administration of agents: manage_users (the administrator only).
+MANAGE_USERS = {"anonyme": LOGIN, "admin": (200, 404),
+                "courrier chef_voirie agent_voirie agent_eclairage cabinet dgs elu trifouillis":
+                    (403, 404)}
+MANAGE_USERS_POST = {**MANAGE_USERS, "admin": (OK, 404)}
+
+# The audit log: view_audit (cabinet, DGS, administrator).
+VIEW_AUDIT = {"anonyme": LOGIN, "cabinet dgs admin": (200, 404),
+              "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}
+
+# Letters, calls and visits registered, the triage queue: register (courrier, cabinet).
+REGISTER = {"anonyme": LOGIN, "courrier cabinet": (200, 404),
+            "chef_voirie agent_voirie agent_eclairage dgs elu admin trifouillis": (403, 404)}
+
+# Moving a ticket between services, linking, merging (transfer, copy, forward, merge):
+# the courrier and the service heads on their services, the cabinet everywhere.
+MOVE_TICKET = {
+    "anonyme": LOGIN,
+    "courrier chef_voirie": (OK, 404, 404),
+    "agent_voirie agent_eclairage trifouillis": (403, 404, 404),
+    "cabinet": (OK, OK, 404),
+    "dgs elu": (403, 403, 404),
+    "admin": 404,
+}
+
 # (endpoint, method): (object columns, expectations)
 MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     # --- outside any commune ----------------------------------------------------------
@@ -110,6 +139,22 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("agent.login", "GET"): (COMMUNE, {"anonyme": 200, SIGNED_IN: (302, 200)}),
     ("agent.login", "POST"): (COMMUNE, {"anonyme": 422, SIGNED_IN: (302, 422)}),
     ("agent.logout", "POST"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: (303, 404)}),
+    # A second factor is asked only after a password: without one pending, back to login.
+    ("account.second_factor", "GET"): (COMMUNE, {EVERYONE: 303}),
+    ("account.second_factor", "POST"): (COMMUNE, {EVERYONE: OK}),
+    ("account.forgot_password", "GET"): (COMMUNE, {EVERYONE: 200}),
+    ("account.forgot_password", "POST"): (COMMUNE, {EVERYONE: OK}),
+    # An unknown (or used, or expired) password link.
+    ("account.new_password", "GET"): (COMMUNE, {EVERYONE: 410}),
+    ("account.new_password", "POST"): (COMMUNE, {EVERYONE: 410}),
+    ("account.change_password", "GET"): (COMMUNE, OWN_PAGE),
+    ("account.change_password", "POST"): (COMMUNE, OWN_POST),
+    ("account.totp_setup", "GET"): (COMMUNE, OWN_PAGE),
+    ("account.totp_setup", "POST"): (COMMUNE, OWN_POST),
+    ("account.totp_disable", "POST"): (COMMUNE, OWN_POST),
+    # Single sign-on is not configured for the demo communes.
+    ("sso.start", "GET"): (COMMUNE, {EVERYONE: 404}),
+    ("sso.callback", "GET"): (COMMUNE, {EVERYONE: 404}),
     # --- the queue and tickets --------------------------------------------------------
     ("agent.queue", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: (200, 404)}),
     ("agent.ticket", "GET"): (TICKET, VIEW_TICKET),
@@ -119,6 +164,59 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("agent.change_status", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
     ("agent.locate", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
     ("agent.take", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    ("agent_register.slip", "GET"): (TICKET, VIEW_TICKET),
+    ("agent_contacts.add", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    ("agent_contacts.remove", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
+    # "Who is looking at this ticket": anyone who may view it.
+    ("agent_dispatch.viewing", "POST"): (TICKET, {
+        "anonyme": LOGIN, SERVICE_AGENTS: (OK, 404, 404), "cabinet dgs elu": (OK, OK, 404),
+        "admin": 404}),
+    ("agent_dispatch.mention", "POST"): (TICKET, ticket_action(dgs=(OK, OK, 404))),
+    # assign: the agent role of Trifouillis does not hold it.
+    ("agent_dispatch.assign", "POST"): (TICKET, {
+        "anonyme": LOGIN, "courrier chef_voirie agent_voirie agent_eclairage": (OK, 404, 404),
+        "trifouillis": (403, 404, 404), "cabinet": (OK, OK, 404), "dgs elu": (403, 403, 404),
+        "admin": 404}),
+    ("agent_dispatch.dispatch", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_dispatch.transfer", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_dispatch.copy", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_dispatch.uncopy", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_dispatch.forward", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_dispatch.split", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_search.link", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_search.unlink", "POST"): (TICKET, MOVE_TICKET),
+    ("agent_search.merge", "POST"): (TICKET, MOVE_TICKET),
+    # reopen: the service head and the cabinet.
+    ("agent_dispatch.reopen", "POST"): (TICKET, {
+        "anonyme": LOGIN, "chef_voirie": (OK, 404, 404),
+        "courrier agent_voirie agent_eclairage trifouillis": (403, 404, 404),
+        "cabinet": (OK, OK, 404), "dgs elu": (403, 403, 404), "admin": 404}),
+    # --- search and citizens ----------------------------------------------------------
+    # Results are limited to the tickets the reader may view (none for the administrator).
+    ("agent_search.search", "GET"): (COMMUNE, OWN_PAGE),
+    # A citizen's page: through a ticket of theirs the reader may view.
+    ("agent_search.citizen", "GET"): (TICKET, VIEW_TICKET),
+    # --- registering letters, calls, visits; the triage queue --------------------------
+    ("agent_dispatch.triage", "GET"): (COMMUNE, REGISTER),
+    ("agent_register.index", "GET"): (COMMUNE, REGISTER),
+    ("agent_register.register", "GET"): (COMMUNE, REGISTER),
+    ("agent_register.register", "POST"): (COMMUNE, {**REGISTER, "courrier cabinet": (OK, 404)}),
+    # Only unknown register numbers are tried (no registered letter is built here).
+    ("agent_register.registered", "GET"): (COMMUNE, {**REGISTER, "courrier cabinet": 404}),
+    ("agent_register.stored_slip", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
+    # --- administration: agents (manage_users), audit log (view_audit) ------------------
+    ("admin.agents", "GET"): (COMMUNE, MANAGE_USERS),
+    ("admin.agent", "GET"): (COMMUNE, MANAGE_USERS),
+    ("admin.new_agent", "GET"): (COMMUNE, MANAGE_USERS),
+    ("admin.new_agent", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.update_identity", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.grant_role", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.revoke_role", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.invite", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.deactivate", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.reactivate", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.journal", "GET"): (COMMUNE, VIEW_AUDIT),
+    ("admin.journal_export", "POST"): (COMMUNE, {**VIEW_AUDIT, "cabinet dgs admin": (OK, 404)}),
     # --- cabinet pilot (view_dashboard; exports also need export) ----------------------
     ("pilot.dashboard", "GET"): (COMMUNE, PILOT_PAGE),
     ("pilot.indicators", "GET"): (COMMUNE, PILOT_PAGE),
@@ -142,10 +240,6 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
         "anonyme": LOGIN, SERVICE_AGENTS: 404, "cabinet": 404, "dgs elu": (403, 403, 404),
         "admin": 404}),
     # --- quarantined mail (view_audit) ------------------------------------------------
-    ("mail_admin.quarantine", "GET"): (COMMUNE, {
-        "anonyme": LOGIN, "cabinet dgs admin": (200, 404),
-        "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}),
-    ("mail_admin.raw_message", "GET"): (COMMUNE, {
-        "anonyme": LOGIN, "cabinet dgs admin": (200, 404),
-        "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}),
+    ("mail_admin.quarantine", "GET"): (COMMUNE, VIEW_AUDIT),
+    ("mail_admin.raw_message", "GET"): (COMMUNE, VIEW_AUDIT),
 }

