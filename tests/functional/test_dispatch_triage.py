@@ -32,7 +32,10 @@ def test_the_triage_queue_lists_the_courrier_tickets(app, unsorted):
     assert 'href="/champignac-en-cambrousse/agent/a-trier"' in queue  # the nav entry
     page = client.get(TRIAGE)
     assert page.status_code == 200
-    assert f'/agent/tickets/{unsorted}"' in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert f'/agent/tickets/{unsorted}"' in html
+    # One form per row: each label names its own row's field.
+    assert '<label for="category">' not in html and '<label for="tri-' in html
 
 
 def test_the_cabinet_may_triage_too(app, unsorted):

@@ -3,10 +3,12 @@ version, so that an action decided on a stale page is shown again rather than ap
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    Field,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -14,7 +16,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ticketing.config import CommuneConfig
 from ticketing.web.agent_forms import AgentForm
@@ -26,14 +28,20 @@ class VersionedForm(AgentForm):
     version = HiddenField()
 
 
+def _alphabetical(choice: tuple[str, str]) -> str:
+    """Sort key: "Éclairage" between "Document" and "Formulaire", not after "Voirie"."""
+    decomposed = unicodedata.normalize("NFKD", choice[1])
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def _services(config: CommuneConfig, but: str | None = None) -> list[tuple[str, str]]:
     return sorted(((code, s.name) for code, s in config.services.items() if code != but),
-                  key=lambda choice: choice[1])
+                  key=_alphabetical)
 
 
 def _categories(config: CommuneConfig) -> list[tuple[str, str]]:
     return [("", str(_l("— Non qualifiée —")))] + sorted(
-        ((code, c.label) for code, c in config.categories.items()), key=lambda c: c[1])
+        ((code, c.label) for code, c in config.categories.items()), key=_alphabetical)
 
 
 class DispatchForm(VersionedForm):
@@ -45,8 +53,15 @@ class DispatchForm(VersionedForm):
     def offer(self, config: CommuneConfig, prefix: str = "orienter") -> DispatchForm:
         self.category.choices = _categories(config)
         self.service.choices = _services(config)
-        self.category.id, self.service.id = f"{prefix}-categorie", f"{prefix}-service"
+        _rename(self.category, f"{prefix}-categorie")
+        _rename(self.service, f"{prefix}-service")
         return self
+
+
+def _rename(field: Field, field_id: str) -> None:
+    """Give ``field`` another id (several dispatch forms on one page), label included."""
+    field.id = field_id
+    field.label.field_id = field_id
 
 
 class TransferForm(VersionedForm):
@@ -75,9 +90,12 @@ class CheckboxesField(SelectMultipleField):
 
 
 class CopyForm(VersionedForm):
-    services = CheckboxesField(
-        _l("Services à mettre en copie"), id="copie-services",
-        validators=[DataRequired(_l("Choisissez au moins un service."))])
+    services = CheckboxesField(_l("Services à mettre en copie"), id="copie-services")
+
+    def validate_services(self, field: CheckboxesField) -> None:
+        # Not DataRequired: its "required" flag would mark every checkbox as required.
+        if not field.data:
+            raise ValidationError(_l("Choisissez au moins un service."))
 
     def offer(self, config: CommuneConfig, current: str, copied: Iterable[str]) -> CopyForm:
         skip = {current, *copied}
