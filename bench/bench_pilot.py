@@ -110,19 +110,33 @@ def load(engine, configs, args: argparse.Namespace) -> None:  # type: ignore[no-
         raw.commit()
         print(f"loaded {args.tickets} tickets in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        # One audit event per answered ticket; 3 % of them reopened afterwards.
+        # One audit event per answered ticket; 3 % of them reopened afterwards. They follow
+        # the commune's audit chain head with placeholder hashes (a bench database's chain
+        # does not verify), and the head moves past them.
         cursor.execute("""
+            WITH generated AS (
+                SELECT commune_id, id AS ticket_id, '{"status": "in_progress"}'::json AS before,
+                       '{"status": "answered"}'::json AS after, first_answer_at AS created_at
+                FROM tickets WHERE first_answer_at IS NOT NULL
+                UNION ALL
+                SELECT commune_id, id, '{"status": "answered"}'::json,
+                       '{"status": "in_progress"}'::json, first_answer_at + interval '1 day'
+                FROM tickets WHERE first_answer_at IS NOT NULL AND id % 33 = 0
+            )
             INSERT INTO audit_events (commune_id, ticket_id, actor_kind, actor_label, action,
-                                      before, after, created_at)
-            SELECT commune_id, id, 'agent', 'bench', 'ticket.status_changed',
-                   '{"status": "in_progress"}'::json, '{"status": "answered"}'::json,
-                   first_answer_at
-            FROM tickets WHERE first_answer_at IS NOT NULL
-            UNION ALL
-            SELECT commune_id, id, 'agent', 'bench', 'ticket.status_changed',
-                   '{"status": "answered"}'::json, '{"status": "in_progress"}'::json,
-                   first_answer_at + interval '1 day'
-            FROM tickets WHERE first_answer_at IS NOT NULL AND id % 33 = 0
+                                      before, after, created_at, sequence, previous_hash, hash)
+            SELECT g.commune_id, g.ticket_id, 'agent', 'bench', 'ticket.status_changed',
+                   g.before, g.after, g.created_at,
+                   h.last_sequence + row_number() OVER (
+                       PARTITION BY g.commune_id ORDER BY g.created_at, g.ticket_id),
+                   repeat('0', 64), repeat('0', 64)
+            FROM generated g JOIN audit_chain_heads h ON h.commune_id = g.commune_id
+        """)
+        cursor.execute("""
+            UPDATE audit_chain_heads h SET last_sequence = e.sequence, last_hash = e.hash
+            FROM (SELECT DISTINCT ON (commune_id) commune_id, sequence, hash FROM audit_events
+                  ORDER BY commune_id, sequence DESC) e
+            WHERE e.commune_id = h.commune_id
         """)
         raw.commit()
         cursor.execute("ANALYZE")
