@@ -271,7 +271,10 @@ def test_junk_filter_and_sort_values_never_break_a_page(
     for endpoint in get_routes(module_app):
         for role in ("anonyme", "cabinet"):
             base = url(module_app, world, endpoint, role)
-            clean = clients[role].client.get(base).status_code
+            clean_response = clients[role].client.get(base)
+            clean = clean_response.status_code
+            if clean_response.mimetype == "application/pdf":
+                continue  # a document of one ticket: no filter, and slow to render
             for junk in JUNK:
                 query = "&".join(f"{name}={quote(junk)}" for name in FILTER_NAMES)
                 response = clients[role].client.get(f"{base}?{query}")
