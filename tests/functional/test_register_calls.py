@@ -157,3 +157,23 @@ def test_citizens_of_another_commune_are_neither_found_nor_accepted(
     assert "Usager inconnu." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Ticket).where(Ticket.channel == "phone")).all() == []
+
+
+def test_the_register_lists_entries_but_hides_what_the_reader_may_not_see(
+        app, client, demo_accounts):  # type: ignore[no-untyped-def]
+    login(client, "cabinet@champignac.example")
+    number = _register_number(_post(client, VISIT, last_name="Lenoir", category="chaussee",
+                                    subject="Nid-de-poule rue Haute"))
+    assert _ticket(app, number)["channel"] == "counter"
+    index = client.get(f"/{DEMO}/agent/enregistrer").get_data(as_text=True)
+    assert number in index and "Nid-de-poule rue Haute" in index and "Lenoir" in index
+
+    client.post(f"/{DEMO}/agent/deconnexion",
+                data={"csrf_token": csrf_token(client, f"/{DEMO}/agent/")})
+    login(client, "courrier@champignac.example")  # registers too, but sees the triage queue
+    index = client.get(f"/{DEMO}/agent/enregistrer").get_data(as_text=True)
+    assert number in index
+    assert "Nid-de-poule rue Haute" not in index and "Lenoir" not in index
+    assert client.get(f"/{DEMO}/agent/enregistrer/fait/{number}").status_code == 404
+    slip = f"/{DEMO}/agent/enregistrer/fait/{number}/accuse-de-reception.pdf"
+    assert client.get(slip).status_code == 404

@@ -23,10 +23,16 @@ from ticketing.operations.intake import CitizenDetails, IntakeRejected
 from ticketing.operations.registration import (
     Registration,
     find_citizens,
+    recent_entries,
     register_request,
     registration_of,
 )
-from ticketing.web.auth import current_agent, guard_agent_area, permissions_on_ticket, require
+from ticketing.web.auth import (
+    current_agent,
+    guard_agent_area,
+    permissions_on_ticket,
+    require,
+)
 from ticketing.web.extensions import db
 from ticketing.web.labels import channel_label
 from ticketing.web.public_forms import ACCEPT_HINTS
@@ -74,11 +80,15 @@ def _register_helpers() -> dict[str, Any]:
 
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
-    return {"channel_label": channel_label, "date_fr": _date_fr}
+    return {"channel_label": channel_label, "date_fr": _date_fr, "datetime_fr": _datetime_fr}
 
 
 def _date_fr(day: date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _datetime_fr(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(current_commune().timezone)).strftime("%d/%m/%Y à %H:%M")
 
 
 def _today() -> date:
@@ -91,7 +101,10 @@ def _today() -> date:
 @bp.get("/enregistrer")
 def index() -> str:
     _require_register()
-    return render_page("agent/register_index.html", kinds=KINDS, titles=TITLES)
+    entries = recent_entries(db.session, current_commune().commune_id)
+    return render_page("agent/register_index.html", kinds=KINDS, titles=TITLES,
+                       entries=entries, services=current_commune().config.services,
+                       shown={e.id for e in entries if _may_see(e)})
 
 
 @bp.route("/enregistrer/<kind>", methods=["GET", "POST"])
@@ -167,7 +180,6 @@ def _received_at(received_on: date, today: date) -> datetime:
 
 @bp.get("/enregistrer/fait/<register_number>")
 def registered(register_number: str) -> str:
-    _require_register()
     entry = _entry(register_number)
     ticket = entry.ticket
     return render_page("agent/register_done.html", entry=entry, ticket=ticket,
@@ -177,12 +189,8 @@ def registered(register_number: str) -> str:
 
 @bp.get("/enregistrer/fait/<register_number>/accuse-de-reception.pdf")
 def stored_slip(register_number: str) -> Response:
-    """The slip produced at registration: for the agent who registered it, or anyone who
-    may view the ticket (the ticket may have gone to a service the registrar cannot see)."""
+    """The slip produced at registration."""
     entry = _entry(register_number)
-    if entry.registered_by_id != current_agent().id \
-            and "view" not in permissions_on_ticket(entry.ticket):
-        abort(404)
     if entry.slip is None:
         abort(404)
     path = blob_path(registry().settings.attachments_dir, entry.slip.sha256)
@@ -195,11 +203,18 @@ def stored_slip(register_number: str) -> Response:
 
 
 def _entry(register_number: str) -> RegisterEntry:
+    """A line of the register, for the agent who wrote it or anyone who may view its ticket
+    (the ticket may have gone to a service the registrar cannot see); 404 otherwise."""
     entry = db.session.scalars(
         select(RegisterEntry).where(RegisterEntry.number == register_number)).first()
-    if entry is None:
+    if entry is None or not _may_see(entry):
         abort(404)
     return entry
+
+
+def _may_see(entry: RegisterEntry) -> bool:
+    return entry.registered_by_id == current_agent().id \
+        or "view" in permissions_on_ticket(entry.ticket)
 
 
 # --- the slip of any ticket ------------------------------------------------------------
