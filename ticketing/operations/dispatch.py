@@ -18,6 +18,7 @@ from ticketing.domain.deadlines import local_date
 from ticketing.domain.rights import Grant, permissions_on
 from ticketing.models import (
     Agent,
+    AuditEvent,
     Forwarding,
     Notification,
     Status,
@@ -47,7 +48,7 @@ class DispatchRejected(ValueError):
         self.field = field
 
 
-def _with_detail(event, **detail: object) -> None:  # type: ignore[no-untyped-def]
+def _with_detail(event: AuditEvent | None, **detail: object) -> None:
     """Add what the changed fields alone do not say (a reason…) to a fresh audit event."""
     if event is not None:
         event.after = {**event.after, **detail}
