@@ -127,3 +127,16 @@ def test_an_agent_without_register_permission_gets_403(client, demo_accounts):  
     assert client.get(f"/{DEMO}/agent/enregistrer").status_code == 403
     assert client.get(URL).status_code == 403
     assert "Enregistrer</a>" not in client.get(f"/{DEMO}/agent/").get_data(as_text=True)
+
+
+def test_a_scan_of_a_refused_type_is_reported_on_the_file_field(
+        app, client, demo_accounts, demo_ctx):  # type: ignore[no-untyped-def]
+    login(client, "courrier@champignac.example")
+    response = _letter(client, received_on=_today(demo_ctx).isoformat(),
+                       files=[(io.BytesIO(b"MZ\x90\x00 not a scan"), "lettre.pdf")])
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "n&#39;est pas d&#39;un type accepté" in page
+    assert 'id="files-error"' in page
+    with app.app_context():
+        assert db.session.scalars(select(RegisterEntry)).all() == []
