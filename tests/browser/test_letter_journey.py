@@ -31,6 +31,13 @@ def _sign_in(browser, live_server: str, email: str):  # type: ignore[no-untyped-
     return page
 
 
+def _unfold(page, panel_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a folded panel of the ticket page (a <details> element), if it is folded."""
+    panel = page.locator(f"#{panel_id}")
+    if panel.evaluate("e => e.tagName") == "DETAILS" and panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+
+
 def test_letter_registered_dispatched_transferred_validated_and_printed(  # type: ignore[no-untyped-def]
     live_server, browser, demo_accounts
 ):
@@ -56,6 +63,7 @@ def test_letter_registered_dispatched_transferred_validated_and_printed(  # type
     # 2. It is qualified and dispatched, wrongly, to the street lighting service.
     courrier.goto(ticket_url)
     assert courrier.get_by_role("link", name="courrier-scanne.pdf").count() == 1
+    _unfold(courrier, "action-dispatch")
     courrier.locator("#orienter-categorie").select_option("chaussee")
     courrier.locator("#orienter-service").select_option("eclairage")
     courrier.get_by_role("button", name="Qualifier et orienter").click()
@@ -64,6 +72,7 @@ def test_letter_registered_dispatched_transferred_validated_and_printed(  # type
     # 3. The cabinet transfers it to the Voirie, with the reason.
     cabinet = _sign_in(browser, live_server, "cabinet@champignac.example")
     cabinet.goto(ticket_url)
+    _unfold(cabinet, "action-transfer")
     cabinet.locator("#transfert-service").select_option("voirie")
     cabinet.locator("#transfert-motif").fill("Chaussée : compétence de la Voirie.")
     cabinet.get_by_role("button", name="Transférer").click()
