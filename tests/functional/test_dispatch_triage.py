@@ -74,6 +74,8 @@ def test_qualify_only_keeps_the_ticket_in_triage(app, unsorted):
     ticket = load(app, unsorted)
     assert (ticket.category_code, ticket.service_code) == ("proprete", "courrier")
     assert not events(app, unsorted, "ticket.dispatched")
+    assert "qualifiée ; elle reste à trier." in client.get(
+        f"/{DEMO}/agent/tickets/{unsorted}").get_data(as_text=True)
 
 
 def test_an_unknown_service_is_refused(app, unsorted):

@@ -259,8 +259,12 @@ def dispatch(ticket: Ticket) -> Any:
     from_triage = request.form.get("depuis") == "tri"
 
     def apply() -> str:
+        before = ticket.service_code
         ops.dispatch(db.session, ctx, ticket, form.service.data or "",
                      form.category.data or None, _actor())
+        if ticket.service_code == before:
+            return _("Demande n° %(number)s qualifiée ; elle reste à trier.",
+                     number=ticket.number)
         return _("Demande n° %(number)s orientée vers : %(service)s.", number=ticket.number,
                  service=ctx.config.services[ticket.service_code].name)
 
