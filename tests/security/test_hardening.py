@@ -284,6 +284,19 @@ def test_junk_filter_and_sort_values_never_break_a_page(
     assert not broken, "\n".join(broken)
 
 
+def test_a_nul_character_is_refused_wherever_it_is_typed(
+        module_app: Flask, world: World, clients: dict[str, RoleClient]) -> None:
+    """PostgreSQL refuses NUL in text: a 400, not a server error, whatever the field."""
+    agent, citizen = clients["cabinet"], clients["anonyme"]
+    ticket = url(module_app, world, "agent.ticket")
+    assert agent.client.get(f"/{DEMO}/agent/recherche?q=a%00b").status_code == 400
+    assert agent.client.get(f"/{DEMO}/agent/tickets/2026%00").status_code == 400
+    assert agent.client.post(f"{ticket}/note", data={
+        "csrf_token": agent.token, "body": "a\x00b"}).status_code == 400
+    assert citizen.client.post(f"/{DEMO}/suivi", data={
+        "csrf_token": citizen.token, "code": "AB\x00", "verifier": "x"}).status_code == 400
+
+
 def test_a_junk_queue_filter_gives_the_default_queue(
         world: World, clients: dict[str, RoleClient]) -> None:
     client = clients["cabinet"].client

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response, request
+from collections.abc import Iterable
+
+from flask import Flask, Request, Response, abort, request
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -41,9 +43,20 @@ class LimitedRequest(Request):
         Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
 
 
+def has_nul(values: Iterable[str]) -> bool:
+    return any("\x00" in value for value in values)
+
+
 def install_security_headers(app: Flask) -> None:
-    """Security headers on every response (HSTS over HTTPS only) and request size caps."""
+    """Security headers on every response (HSTS over HTTPS only), request size caps, and
+    no NUL character in the path, query or form (PostgreSQL refuses them in text)."""
     app.request_class = LimitedRequest
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        fields = [*request.args.lists(), *request.form.lists()]
+        if "\x00" in request.path or any(has_nul([name, *values]) for name, values in fields):
+            abort(400)
 
     @app.after_request
     def _headers(response: Response) -> Response:
