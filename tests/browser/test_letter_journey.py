@@ -98,10 +98,11 @@ def test_letter_registered_dispatched_transferred_validated_and_printed(  # type
     assert dgs.get_by_text("Visa donné").count() == 1
     assert "(0)" in dgs.locator("#nav-parapheur").inner_text()
 
-    # 6. The technician produces the PDF letter; its text names him and the tracking code.
+    # 6. No e-mail address: the visa produced the PDF letter, kept with the reply in the
+    #    thread; its text names the technician and gives the tracking code.
     voirie.goto(ticket_url)
     assert voirie.get_by_text(ANSWER).count() >= 1
-    voirie.get_by_role("button", name="Produire la lettre PDF").click()
+    assert voirie.locator("a.letter-link").count() == 1
     with voirie.expect_download() as download:
         voirie.locator("a.letter-link").first.click()
     assert download.value.suggested_filename == f"lettre-{number}-" + \

@@ -52,7 +52,7 @@ def _text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in pages)
 
 
-def test_the_letter_of_a_validated_reply_is_kept_in_the_thread(app, client, demo_accounts,
+def test_the_letter_of_a_validated_postal_reply_is_kept_in_the_thread(app, client, demo_accounts,
                                                                file_request) -> None:
     number, code = file_request(
         channel=Channel.LETTER, category_code="chaussee",
@@ -68,14 +68,8 @@ def test_the_letter_of_a_validated_reply_is_kept_in_the_thread(app, client, demo
     client.post(f"{draft_url}/visa", data={"csrf_token": token, "subject": "Votre courrier",
                                            "body": "Nous reboucherons le nid de poule jeudi.",
                                            "action": "approve"})
+    # No e-mail address: the visa produces the letter to print and post at once.
     _switch(client, AUTHOR)
-    page = client.get(_url(number)).get_data(as_text=True)
-    assert "Produire la lettre PDF" in page
-    action = re.search(r'action="(/[^"]+/reponses/\d+/lettre)"', page).group(1)
-
-    response = client.post(action, data={"csrf_token": csrf_token(client, _url(number))})
-
-    assert response.status_code == 303
     page = client.get(_url(number)).get_data(as_text=True)
     link = re.search(r'href="(/[^"]+/agent/pieces/[^"]+)"[^>]*class="letter-link"', page)
     assert link, "the letter is listed next to its reply"
@@ -99,14 +93,21 @@ def test_the_letter_of_a_validated_reply_is_kept_in_the_thread(app, client, demo
         assert "letter.produced" in actions
 
 
-def test_a_reader_without_reply_right_cannot_produce_a_letter(app, client, demo_accounts,
-                                                              file_request) -> None:
-    number, _code = file_request(category_code="chaussee",
-                                 description="Un nid de poule rue des Érables.")
+def test_any_reply_can_be_printed_but_not_by_a_mere_reader(app, client, demo_accounts,
+                                                           file_request) -> None:
+    number, code = file_request(category_code="chaussee",
+                                description="Un nid de poule rue des Érables.")
     login(client, AUTHOR)
-    _reply(client, number, "C'est noté.")
+    _reply(client, number, "C'est noté.")  # mailed: no letter unless asked for
     page = client.get(_url(number)).get_data(as_text=True)
+    assert 'class="letter-link"' not in page and "Produire la lettre PDF" in page
     action = re.search(r'action="(/[^"]+/reponses/(\d+)/lettre)"', page)
+    assert client.post(action.group(1), data={
+        "csrf_token": csrf_token(client, _url(number))}).status_code == 303
+    page = client.get(_url(number)).get_data(as_text=True)
+    link = re.search(r'href="(/[^"]+/agent/pieces/[^"]+)"[^>]*class="letter-link"', page)
+    text = _text(client.get(link.group(1)).data)
+    assert "Yves Lebrac" in text and code in text and "Visa" not in text
     _switch(client, ELU)  # views every request, changes nothing
     assert "Produire la lettre PDF" not in client.get(_url(number)).get_data(as_text=True)
     token = csrf_token(client, f"/{DEMO}/agent/")

@@ -56,6 +56,7 @@ from ticketing.web.labels import (
     channel_label,
     link_detail,
 )
+from ticketing.web.postal_letters import letter_for_postal_reply
 from ticketing.web.queries import STATUS_FILTERS, QueueFilter, queue_page, ticket_history
 from ticketing.web.registry import current_commune, registry
 from ticketing.web.themes import render_page
@@ -240,6 +241,9 @@ def reply(ticket: Ticket) -> Any:
                 "visée.", rule=sent.rule_name), "success")
     elif ticket.citizen.email:
         flash(_("Réponse enregistrée ; elle part par courriel à l'usager."), "success")
+    elif letter_for_postal_reply(sent) is not None:
+        flash(_("Réponse enregistrée. L'usager n'a pas d'adresse électronique : la lettre "
+                "PDF est prête dans les pièces jointes, à imprimer et poster."), "success")
     else:
         flash(_("Réponse enregistrée. L'usager n'a pas d'adresse électronique : "
                 "envoyez-la par courrier."), "success")

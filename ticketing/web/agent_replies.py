@@ -49,6 +49,7 @@ from ticketing.web.auth import (
     require,
 )
 from ticketing.web.extensions import db
+from ticketing.web.postal_letters import letter_for_postal_reply
 from ticketing.web.registry import current_commune, registry
 from ticketing.web.themes import render_page
 
@@ -197,10 +198,14 @@ def approve(draft_id: int) -> Any:
         flash(_("Modifications enregistrées ; le projet attend toujours votre visa.")
               if edited else _("Aucune modification."), "success")
         return redirect(url_for(".validation_draft", draft_id=draft.id), 303)
-    approve_draft(db.session, ctx, draft, agent, current_user.grants, _actor())
+    entry = approve_draft(db.session, ctx, draft, agent, current_user.grants, _actor())
     db.session.commit()
-    flash(_("Visa donné : la réponse de %(author)s est envoyée à l'usager.",
-            author=draft.author.full_name), "success")
+    if letter_for_postal_reply(entry) is not None:
+        flash(_("Visa donné : la lettre PDF de la réponse de %(author)s est prête, à "
+                "imprimer et poster.", author=draft.author.full_name), "success")
+    else:
+        flash(_("Visa donné : la réponse de %(author)s est envoyée à l'usager.",
+                author=draft.author.full_name), "success")
     return redirect(url_for(".validation_queue"), 303)
 
 
