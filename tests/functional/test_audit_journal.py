@@ -97,9 +97,22 @@ def test_a_ticket_out_of_reach_is_404_like_a_missing_one_but_logged(
     [denied] = _events(app, "access_denied")
     with app.app_context():
         ticket = db.session.scalars(select(Ticket).where(Ticket.number == voirie_ticket)).one()
-    assert denied.ticket_id == ticket.id
+    assert denied.after["ticket_id"] == ticket.id
+    assert denied.after["ticket_number"] == voirie_ticket
     assert denied.after["status"] == 404 and denied.after["missing_permission"] == ["view"]
     assert denied.actor_label == "Jeanne Fantasio"
+
+    # The journal finds the refusal by the ticket's number...
+    admin = app.test_client()
+    login(admin, ADMIN)
+    rows = _rows(admin.get(JOURNAL, query_string={"demande": voirie_ticket})
+                 .get_data(as_text=True))
+    assert any("Accès refusé" in row and "Jeanne Fantasio" in row for row in rows)
+    # ...but the ticket's own history, which its agents read, does not show it.
+    voirie = app.test_client()
+    login(voirie, VOIRIE)
+    page = voirie.get(f"/{DEMO}/agent/tickets/{voirie_ticket}").get_data(as_text=True)
+    assert "Jeanne Fantasio" not in page and "access_denied" not in page
 
 
 def test_a_forbidden_action_is_logged_with_the_missing_permission(
@@ -111,7 +124,7 @@ def test_a_forbidden_action_is_logged_with_the_missing_permission(
     [denied] = _events(app, "access_denied")
     assert denied.after["method"] == "POST" and denied.after["status"] == 403
     assert denied.after["missing_permission"] == ["note"]
-    assert denied.ticket_id is not None
+    assert denied.after["ticket_number"] == voirie_ticket
     # The note was not written.
     assert _events(app, "ticket.noted") == []
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ticketing.models import AuditEvent, Ticket
@@ -32,7 +32,12 @@ class AuditFilter:
 @dataclass(frozen=True)
 class AuditRow:
     event: AuditEvent
-    ticket_number: str | None
+    linked_number: str | None
+
+    @property
+    def ticket_number(self) -> str | None:
+        """The ticket's number (a refused access keeps it in its details)."""
+        return self.linked_number or (self.event.after or {}).get("ticket_number")
 
 
 def _local_midnight(day: date, timezone: str) -> datetime:
@@ -58,7 +63,10 @@ def filtered_query(commune_id: int, timezone: str,
     if wanted.action:
         query = query.where(AuditEvent.action == wanted.action)
     if wanted.ticket_number:
-        query = query.where(Ticket.number == wanted.ticket_number.strip())
+        number = wanted.ticket_number.strip()
+        query = query.where(or_(Ticket.number == number, and_(
+            AuditEvent.action == ACCESS_DENIED,
+            AuditEvent.after["ticket_number"].as_string() == number)))
     return query
 
 
@@ -99,10 +107,13 @@ def record_access_denied(session: Session, commune_id: int, actor: Actor, *, pat
                          ticket: Ticket | None = None) -> None:
     """A refused access: who, where, which permission was missing and on which ticket.
 
-    ``ticket`` is logged even when the agent was answered 404 (the log is not shown to them).
+    ``ticket`` is logged even when the agent was answered 404 (the log is not shown to
+    them). Its id and number go in ``after``, not in ``ticket_id``: a refusal is no part of
+    the ticket's history that its agents read (only of the journal).
     """
     if isinstance(permission, str):
         permission = [permission]
-    record_event(session, commune_id, actor, ACCESS_DENIED, ticket=ticket, after={
+    record_event(session, commune_id, actor, ACCESS_DENIED, after={
         "path": path[:500], "method": method, "status": status,
-        "missing_permission": list(permission) if permission else None})
+        "missing_permission": list(permission) if permission else None,
+        **({"ticket_id": ticket.id, "ticket_number": ticket.number} if ticket else {})})
