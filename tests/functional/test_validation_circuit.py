@@ -116,7 +116,9 @@ def test_the_dgs_edits_approves_and_the_reply_leaves_under_the_authors_name(
     assert "Parapheur <span class=\"count\">(1)</span>" in queue
     assert number in queue and "Yves Lebrac" in queue
     draft_url = _draft_url(app, number)
-    assert client.get(draft_url).status_code == 200
+    draft_page = client.get(draft_url)
+    assert draft_page.status_code == 200
+    assert "Un nid de poule devant le 3 rue des Érables." in draft_page.get_data(as_text=True)
 
     edited = BODY + "\n\nLa chaussée sera fermée de 8 h à 10 h."
     token = csrf_token(client, draft_url)
