@@ -198,3 +198,27 @@ def test_the_migration_chains_the_events_of_an_old_database(tmp_path: Path) -> N
     assert report.intact and report.checked == 4
     assert [tuple(row) for row in sequences] == [("a.one", 1), ("b.one", 1), ("a.two", 2),
                                                  ("a.three", 3)]
+
+
+def test_locking_first_several_flushes_and_a_rolled_back_savepoint_keep_the_chain(
+        app, demo_ctx, db_session) -> None:  # type: ignore[no-untyped-def]
+    from ticketing.models.audit import lock_chain_head
+
+    actor = Actor.system("test")
+    lock_chain_head(db_session, demo_ctx.commune_id)
+    record_event(db_session, demo_ctx.commune_id, actor, "test.one")
+    db_session.flush()
+    record_event(db_session, demo_ctx.commune_id, actor, "test.two")
+    db_session.flush()
+    savepoint = db_session.begin_nested()
+    record_event(db_session, demo_ctx.commune_id, actor, "test.rolled_back")
+    db_session.flush()
+    savepoint.rollback()
+    record_event(db_session, demo_ctx.commune_id, actor, "test.three")
+    db_session.commit()
+
+    report = verify_all(db_session, DEMO)
+    actions = db_session.scalars(select(AuditEvent.action).where(
+        AuditEvent.commune_id == demo_ctx.commune_id).order_by(AuditEvent.sequence)).all()
+    assert report.intact, [b.describe() for b in report.broken]
+    assert actions == ["test.one", "test.two", "test.three"]

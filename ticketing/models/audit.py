@@ -85,7 +85,10 @@ def _audit_is_append_only(session: Session, _context, _instances) -> None:  # ty
             raise AuditTampering("audit events are append-only")
 
 
-_HEADS_KEY = "audit_chain_heads"  # session.info: the heads this flush has moved
+# session.info keys: the heads this transaction has locked (as it last left them), and the
+# communes whose head the current flush moves.
+_LOCKED_KEY = "audit_chain_locked"
+_MOVED_KEY = "audit_chain_moved"
 
 
 @dataclass
@@ -111,13 +114,27 @@ def _locked_head(connection: Connection, commune_id: int) -> _Head:
     return _Head(row.last_sequence, row.last_hash)
 
 
+def _head(session: Session, connection: Connection, commune_id: int) -> _Head:
+    locked: dict[int, _Head] = session.info.setdefault(_LOCKED_KEY, {})
+    if commune_id not in locked:
+        locked[commune_id] = _locked_head(connection, commune_id)
+    return locked[commune_id]
+
+
+def lock_chain_head(session: Session, commune_id: int) -> None:
+    """Lock the commune's chain head now, until the transaction ends.
+
+    A use case that also locks another row of the commune (e.g. its ticket counter) may call
+    this first, so that every writer takes the two locks in the same order.
+    """
+    _head(session, session.connection(), commune_id)
+
+
 @event.listens_for(AuditEvent, "before_insert")
 def _chain_event(_mapper: Mapper[Any], connection: Connection, target: AuditEvent) -> None:
     session = object_session(target)
-    moved: dict[int, _Head] = session.info.setdefault(_HEADS_KEY, {}) if session else {}
-    head = moved.get(target.commune_id)
-    if head is None:
-        head = moved[target.commune_id] = _locked_head(connection, target.commune_id)
+    assert session is not None
+    head = _head(session, connection, target.commune_id)
     if target.created_at is None:
         target.created_at = utcnow()
     target.before = target.before or {}
@@ -126,18 +143,23 @@ def _chain_event(_mapper: Mapper[Any], connection: Connection, target: AuditEven
     target.previous_hash = head.hash
     target.hash = event_hash(target.chained_fields())
     head.sequence, head.hash = target.sequence, target.hash
+    session.info.setdefault(_MOVED_KEY, set()).add(target.commune_id)
 
 
 @event.listens_for(Session, "after_flush")
 def _move_chain_heads(session: Session, _context) -> None:  # type: ignore[no-untyped-def]
-    moved: dict[int, _Head] = session.info.pop(_HEADS_KEY, {})
+    locked: dict[int, _Head] = session.info.get(_LOCKED_KEY, {})
     heads = AuditChainHead.__table__
-    for commune_id, head in moved.items():
+    for commune_id in sorted(session.info.pop(_MOVED_KEY, set())):
+        head = locked[commune_id]
         session.connection().execute(
             update(heads).where(heads.c.commune_id == commune_id)
             .values(last_sequence=head.sequence, last_hash=head.hash))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_chain_heads(session: Session) -> None:
-    session.info.pop(_HEADS_KEY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_chain_heads(session: Session, _transaction) -> None:  # type: ignore[no-untyped-def]
+    """Any transaction or savepoint that ends may have rolled heads back: read them again
+    (still locked) at the next event."""
+    session.info.pop(_LOCKED_KEY, None)
+    session.info.pop(_MOVED_KEY, None)
