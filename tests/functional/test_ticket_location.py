@@ -134,11 +134,11 @@ def test_agent_of_another_service_gets_404(client, number):  # type: ignore[no-u
 
 def test_elu_may_read_but_not_locate(app, client, demo_ctx, number):  # type: ignore[no-untyped-def]
     with app.app_context():
-        create_agent(db.session, demo_ctx.commune_id, "elu@champignac.example", "Zorglub",
+        create_agent(db.session, demo_ctx.commune_id, "elu.secteur@champignac.example", "Zorglub",
                      "mot-de-passe-de-l-elu", Actor.system("test"), title="Adjoint au maire",
                      memberships=[("cabinet", "elu")])
         db.session.commit()
-    login(client, "elu@champignac.example", password="mot-de-passe-de-l-elu")
+    login(client, "elu.secteur@champignac.example", password="mot-de-passe-de-l-elu")
     page = client.get(_url(number))
     assert page.status_code == 200
     assert "localisation" not in page.get_data(as_text=True).split("<main", 1)[1].lower()
