@@ -94,13 +94,16 @@ def search(
         lower = None if span is None else upper - span
         matching = [c for c in (index.ticket_condition(terms, lower, upper), identifiers)
                     if c is not None]
-        stmt = (select(Ticket)
-                .where(visible, or_(*matching), Ticket.id < upper)
-                .options(lazyload(Ticket.assignee))
-                .order_by(Ticket.id.desc()).limit(page_size + 1))
-        if lower is not None:
-            stmt = stmt.where(Ticket.id >= lower)
-        rows = list(session.scalars(stmt))
+        window = [Ticket.id < upper] + ([] if lower is None else [Ticket.id >= lower])
+        # Every match of the window first (MATERIALIZED): given ORDER BY id DESC LIMIT n,
+        # PostgreSQL would otherwise walk the primary key backwards hoping for n matches
+        # soon, and read the whole table when the agent can see none of them.
+        matches = (select(Ticket.id).where(visible, or_(*matching), *window)
+                   .cte("matches").prefix_with("MATERIALIZED"))
+        rows = list(session.scalars(
+            select(Ticket).where(Ticket.id.in_(select(matches.c.id)))
+            .options(lazyload(Ticket.assignee))
+            .order_by(Ticket.id.desc()).limit(page_size + 1)))
         if len(rows) > page_size or lower is None or lower <= 1:
             break
     next_before = rows[page_size - 1].id if len(rows) > page_size else None
