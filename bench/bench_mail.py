@@ -189,6 +189,7 @@ def run_pass(url: str, workdir: Path, port: int, count: int,  # type: ignore[no-
     if url.startswith("postgresql"):  # planner statistics, as autovacuum would keep them
         analyze(app)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before = _cpu_seconds()
     statements = count_statements(app) if profile else None
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
@@ -198,6 +199,9 @@ def run_pass(url: str, workdir: Path, port: int, count: int,  # type: ignore[no-
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
+    print(f"poller CPU: {cpu:.1f} s = {count / cpu:.0f} mails per CPU-second (this process "
+          "only: the wall-clock rate depends on what else the machine runs)")
     if profiler is not None and statements is not None:
         print(f"SQL statements: {sum(statements.values())} = "
               f"{sum(statements.values()) / count:.1f} per mail")
@@ -210,6 +214,11 @@ def run_pass(url: str, workdir: Path, port: int, count: int,  # type: ignore[no-
         db.session.remove()
         db.engine.dispose()
     return tickets, seconds, rss_before, rss_after, report
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def count_statements(app) -> Counter[str]:  # type: ignore[no-untyped-def]
