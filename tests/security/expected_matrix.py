@@ -202,7 +202,7 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("agent_register.register", "GET"): (COMMUNE, REGISTER),
     ("agent_register.register", "POST"): (COMMUNE, {**REGISTER, "courrier cabinet": (OK, 404)}),
     # Only unknown register numbers are tried (no registered letter is built here).
-    ("agent_register.registered", "GET"): (COMMUNE, {**REGISTER, "courrier cabinet": 404}),
+    ("agent_register.registered", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
     ("agent_register.stored_slip", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
     # --- administration: agents (manage_users), audit log (view_audit) ------------------
     ("admin.agents", "GET"): (COMMUNE, MANAGE_USERS),

@@ -355,11 +355,14 @@ def test_names_and_subjects_cannot_add_mail_headers(
     assert response.status_code in (303, 400)
     agent = clients["cabinet"]
     ticket_url = url(module_app, world, "agent.ticket")
-    agent.client.post(f"{ticket_url}/reponse", data={
+    response = agent.client.post(f"{ticket_url}/reponse", data={
         "csrf_token": agent.token, "subject": f"Votre demande{injected}",
         "body": "Bonjour,\r\nBcc: victim@evil.example\r\nc'est réparé.", "status": "answered"})
+    assert response.status_code == 303
     mails = built_mails(module_app, monkeypatch)
-    assert mails, "no mail was queued"
+    subjects = [str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
+                for raw in mails]
+    assert any("Votre demande" in subject for subject in subjects), subjects
     for raw in mails:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         for name in ("Subject", "To", "From", "Message-ID"):
@@ -369,6 +372,15 @@ def test_names_and_subjects_cannot_add_mail_headers(
 
 
 # --- user files -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "../../config/communes/champignac-en-cambrousse/roles.yaml", "..%2F..%2Fpyproject.toml",
+    "/etc/passwd", "%2e%2e/templates/base.html"])
+def test_theme_files_stay_inside_the_static_folders(
+        clients: dict[str, RoleClient], path: str) -> None:
+    response = clients["anonyme"].client.get(f"/theme/{DEMO}/{path}")
+    assert response.status_code == 404, path
 
 
 def test_user_files_are_downloads_behind_random_ids(
