@@ -31,6 +31,10 @@ ACTION_LABELS = {
     "ticket.follow_up_linked": _l("Relance rattachée"),
     "ticket.contact_added": _l("Contact ajouté"),
     "ticket.contact_removed": _l("Contact retiré"),
+    "ticket.linked": _l("Demandes liées"),
+    "ticket.unlinked": _l("Lien entre demandes retiré"),
+    "ticket.merged": _l("Demande fusionnée"),
+    "ticket.merged_into": _l("Demande fusionnée dans une autre"),
     "acknowledgement.queued": _l("Accusé de réception préparé"),
     "acknowledgement.capped": _l("Accusé de réception non envoyé (plafond)"),
     "acknowledgement.slip_issued": _l("Récépissé remis"),
@@ -80,8 +84,11 @@ ACTOR_KIND_LABELS = {
 
 
 def action_label(action: str) -> str:
-    """The French label of an audit action; the code itself when it has none yet."""
-    label = ACTION_LABELS.get(action)
+    """The French label of an audit action: ours, else the ticket history's (each feature
+    area adds its own there), else the code itself."""
+    from ticketing.web.agent import ACTION_LABELS as TICKET_HISTORY_LABELS
+
+    label = ACTION_LABELS.get(action) or TICKET_HISTORY_LABELS.get(action)
     return str(label) if label is not None else action
 
 
