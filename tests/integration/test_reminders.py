@@ -118,7 +118,7 @@ def test_running_every_job_twice_sends_nothing_twice(db_session, demo_ctx, lamp)
 
 
 def test_nobody_is_told_about_a_ticket_they_may_not_open(db_session, demo_ctx, lamp) -> None:  # type: ignore[no-untyped-def]
-    create_agent(db_session, demo_ctx.commune_id, "admin@champignac.example", "Admin",
+    create_agent(db_session, demo_ctx.commune_id, "gestion.comptes@champignac.example", "Admin",
                  "mot-de-passe-tres-long", Actor.system(), memberships=[("courrier",
                                                                          "administrateur")])
     db_session.commit()
