@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import email
 import email.policy
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -304,7 +305,8 @@ def test_a_junk_queue_filter_gives_the_default_queue(
     default = client.get(f"/{DEMO}/agent/").get_data(as_text=True)
     junk = client.get(f"/{DEMO}/agent/?status=%27+OR+1%3D1+--&service=x%27&apres=zz_1"
                       ).get_data(as_text=True)
-    assert default == junk
+    token = re.compile(r'name="csrf_token"[^>]*>')  # signed with the time: differs by the second
+    assert token.sub("", default) == token.sub("", junk)
 
 
 # --- outgoing mail: one header per field, whatever the citizen typed ------------------------------
@@ -379,7 +381,7 @@ def test_names_and_subjects_cannot_add_mail_headers(
     "/etc/passwd", "%2e%2e/templates/base.html"])
 def test_theme_files_stay_inside_the_static_folders(
         clients: dict[str, RoleClient], path: str) -> None:
-    response = clients["anonyme"].client.get(f"/theme/{DEMO}/{path}")
+    response = clients["anonyme"].client.get(f"/theme/{DEMO}/{path}", follow_redirects=True)
     assert response.status_code == 404, path
 
 
