@@ -100,9 +100,12 @@ MANAGE_USERS_POST = {**MANAGE_USERS, "admin": (OK, 404)}
 VIEW_AUDIT = {"anonyme": LOGIN, "cabinet dgs admin": (200, 404),
               "courrier chef_voirie agent_voirie agent_eclairage elu trifouillis": (403, 404)}
 
-# Letters, calls and visits registered, the triage queue: register (courrier, cabinet).
-REGISTER = {"anonyme": LOGIN, "courrier cabinet": (200, 404),
-            "chef_voirie agent_voirie agent_eclairage dgs elu admin trifouillis": (403, 404)}
+# Letters, calls and visits registered: register (courrier, cabinet, Trifouillis' agent).
+REGISTER = {"anonyme": LOGIN, "courrier cabinet trifouillis": (200, 404),
+            "chef_voirie agent_voirie agent_eclairage dgs elu admin": (403, 404)}
+# The triage queue of the courrier service.
+TRIAGE = {"anonyme": LOGIN, "courrier cabinet": (200, 404),
+          "chef_voirie agent_voirie agent_eclairage dgs elu admin trifouillis": (403, 404)}
 
 # Moving a ticket between services, linking, merging (transfer, copy, forward, merge):
 # the courrier and the service heads on their services, the cabinet everywhere.
@@ -172,11 +175,7 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
         "anonyme": LOGIN, SERVICE_AGENTS: (OK, 404, 404), "cabinet dgs elu": (OK, OK, 404),
         "admin": 404}),
     ("agent_dispatch.mention", "POST"): (TICKET, ticket_action(dgs=(OK, OK, 404))),
-    # assign: the agent role of Trifouillis does not hold it.
-    ("agent_dispatch.assign", "POST"): (TICKET, {
-        "anonyme": LOGIN, "courrier chef_voirie agent_voirie agent_eclairage": (OK, 404, 404),
-        "trifouillis": (403, 404, 404), "cabinet": (OK, OK, 404), "dgs elu": (403, 403, 404),
-        "admin": 404}),
+    ("agent_dispatch.assign", "POST"): (TICKET, ticket_action(dgs=(403, 403, 404))),
     ("agent_dispatch.dispatch", "POST"): (TICKET, MOVE_TICKET),
     ("agent_dispatch.transfer", "POST"): (TICKET, MOVE_TICKET),
     ("agent_dispatch.copy", "POST"): (TICKET, MOVE_TICKET),
@@ -197,10 +196,11 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     # A citizen's page: through a ticket of theirs the reader may view.
     ("agent_search.citizen", "GET"): (TICKET, VIEW_TICKET),
     # --- registering letters, calls, visits; the triage queue --------------------------
-    ("agent_dispatch.triage", "GET"): (COMMUNE, REGISTER),
+    ("agent_dispatch.triage", "GET"): (COMMUNE, TRIAGE),
     ("agent_register.index", "GET"): (COMMUNE, REGISTER),
     ("agent_register.register", "GET"): (COMMUNE, REGISTER),
-    ("agent_register.register", "POST"): (COMMUNE, {**REGISTER, "courrier cabinet": (OK, 404)}),
+    ("agent_register.register", "POST"): (COMMUNE, {
+        **REGISTER, "courrier cabinet trifouillis": (OK, 404)}),
     # Only unknown register numbers are tried (no registered letter is built here).
     ("agent_register.registered", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
     ("agent_register.stored_slip", "GET"): (COMMUNE, {"anonyme": LOGIN, SIGNED_IN: 404}),
