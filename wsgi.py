@@ -1,4 +1,7 @@
-"""WSGI entry point for a production server (e.g. ``waitress-serve wsgi:app``); jobs run in ``aiguillage serve``."""
+"""WSGI entry point for a production server (e.g. ``waitress-serve wsgi:app``).
+
+Background jobs run in ``aiguillage serve``.
+"""
 
 from ticketing.web import create_app
 
