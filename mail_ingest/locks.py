@@ -79,8 +79,10 @@ def mailbox_lock(session: Session, key: str) -> Iterator[Lease | None]:
 
 @contextmanager
 def _advisory_lock(engine, key: str) -> Iterator[bool]:  # type: ignore[no-untyped-def]
-    number = lock_number(key)
     with engine.connect() as connection:
+        # Advisory locks are per database: the schema in the key keeps deployments (or
+        # parallel test runs) that share a database but not a schema from blocking each other.
+        number = lock_number(f"{connection.scalar(select(func.current_schema()))}:{key}")
         held = bool(connection.execute(select(func.pg_try_advisory_lock(number))).scalar())
         connection.commit()  # session-level lock: it outlives the transaction, not the socket
         try:
