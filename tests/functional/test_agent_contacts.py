@@ -59,6 +59,8 @@ def test_an_agent_records_then_removes_a_contact(app, client, demo_accounts, voi
                  contact_id=str(contact_id)).status_code == 303
     assert _contacts(app) == []
     assert _actions(app) == ["ticket.contact_added", "ticket.contact_removed"]
+    history = client.get(_page(voirie_ticket)).get_data(as_text=True)
+    assert "Contact autorisé ajouté" in history and "Contact autorisé retiré" in history
 
 
 @pytest.mark.parametrize("email", ["pas-une-adresse", "camille.martin@example.org"])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Insert
 
 from ticketing.models import TicketCounter
+from ticketing.models.audit import lock_chain_head
 
 
 def next_sequence(
@@ -17,7 +18,11 @@ def next_sequence(
 ) -> int:
     """Increment and return the commune's counter for ``year`` in one atomic statement;
     ``counters``: another (commune_id, year, last_value) table than the ticket numbers'
-    (the register's chrono)."""
+    (the register's chrono).
+
+    The commune's audit chain head is locked first: every writer that also records an
+    audit event then takes the two locks in the same order (no deadlock on PostgreSQL)."""
+    lock_chain_head(session, commune_id)
     statement = _upsert(session.get_bind().dialect.name,
                         counters if counters is not None else TicketCounter.__table__)
     return int(session.execute(statement, {"commune_id": commune_id, "year": year})

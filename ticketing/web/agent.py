@@ -51,6 +51,7 @@ from ticketing.web.auth import (
 )
 from ticketing.web.extensions import db, limiter
 from ticketing.web.labels import (
+    CONTACT_ACTION_LABELS,
     DISPATCH_ACTION_LABELS,
     LINK_ACTION_LABELS,
     channel_label,
@@ -96,6 +97,7 @@ ACTION_LABELS = {
     "letter.produced": _l("Lettre PDF produite"),
     **DISPATCH_ACTION_LABELS,
     **LINK_ACTION_LABELS,
+    **CONTACT_ACTION_LABELS,
 }
 
 

@@ -29,12 +29,6 @@ bp = Blueprint("agent_contacts", __name__, url_prefix="/<commune>/agent")
 PERMISSION = "reply"
 
 # For the ticket history (to be merged into agent.ACTION_LABELS like the other areas' labels).
-CONTACT_ACTION_LABELS = {
-    "ticket.contact_added": _l("Contact autorisé ajouté"),
-    "ticket.contact_removed": _l("Contact autorisé retiré"),
-}
-
-
 class ContactForm(AgentForm):
     email = StringField(_l("Adresse électronique"), id="contact-courriel",
                         validators=[DataRequired(_l("Indiquez l'adresse du contact.")),

@@ -63,3 +63,10 @@ def link_detail(before: dict[str, object], after: dict[str, object]) -> str:
     other = after.get("kept") or after.get("duplicate") or after.get("ticket") \
         or before.get("ticket")
     return f"n° {other}" if other else ""
+
+
+# The ticket's authorised contacts (people whose mail may join it, e.g. a spouse, a lawyer).
+CONTACT_ACTION_LABELS = {
+    "ticket.contact_added": _l("Contact autorisé ajouté"),
+    "ticket.contact_removed": _l("Contact autorisé retiré"),
+}

@@ -3,7 +3,7 @@
 Existing events are chained in the order of their ids, so an old database verifies.
 
 Revision ID: 0007_audit_chain
-Revises: 0005_outbox_recipient
+Revises: 0006_accounts
 Create Date: 2026-11-28 01:10:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from ticketing.domain.audit_chain import GENESIS_HASH, ChainedFields, event_hash
 
 revision = "0007_audit_chain"
-down_revision = "0005_outbox_recipient"
+down_revision = "0006_accounts"
 branch_labels = None
 depends_on = None
 

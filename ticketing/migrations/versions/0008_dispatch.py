@@ -1,7 +1,7 @@
 """Dispatch and collaboration: copies for information, forwardings, split tickets, viewings.
 
 Revision ID: 0008_dispatch
-Revises: 0005_outbox_recipient
+Revises: 0007_audit_chain
 Create Date: 2026-11-28 01:10:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from ticketing.models.base import UTCDateTime
 
 revision = "0008_dispatch"
-down_revision = "0005_outbox_recipient"
+down_revision = "0007_audit_chain"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The register of letters, calls and counter visits: its yearly counter and its entries.
 
 Revision ID: 0009_registration
-Revises: 0005_outbox_recipient
+Revises: 0008_dispatch
 Create Date: 2026-11-28 01:10:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_registration"
-down_revision = "0005_outbox_recipient"
+down_revision = "0008_dispatch"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The parapheur: reply drafts waiting for a validator's visa.
 
 Revision ID: 0010_validation
-Revises: 0005_outbox_recipient
+Revises: 0009_registration
 Create Date: 2026-11-28 01:20:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from ticketing.models.base import UTCDateTime
 
 revision = "0010_validation"
-down_revision = "0005_outbox_recipient"
+down_revision = "0009_registration"
 branch_labels = None
 depends_on = None
 

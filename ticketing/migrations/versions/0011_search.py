@@ -10,7 +10,7 @@ accents; an IMMUTABLE SQL function, so no extension such as unaccent is needed),
 GIN index; ``citizens.search_vector`` (generated) serves the list of citizens found.
 
 Revision ID: 0011_search
-Revises: 0005_outbox_recipient
+Revises: 0010_validation
 Create Date: 2026-11-28 01:30:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from ticketing.models.base import UTCDateTime
 
 revision = "0011_search"
-down_revision = "0005_outbox_recipient"
+down_revision = "0010_validation"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Authorised contacts of a ticket: addresses whose mail quoting its code joins it.
 
 Revision ID: 0012_mail_contacts
-Revises: 0005_outbox_recipient
+Revises: 0011_search
 Create Date: 2026-11-28 01:05:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ticketing.models.base
 
 revision = "0012_mail_contacts"
-down_revision = "0005_outbox_recipient"
+down_revision = "0011_search"
 branch_labels = None
 depends_on = None
 
