@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -95,15 +97,29 @@ def app(settings: Settings, configs):  # type: ignore[no-untyped-def]
 
 
 def _empty_tables(engine) -> None:  # type: ignore[no-untyped-def]
+    """Empty every table between tests. A live server's last request may still be running
+    in its thread after shutdown: on PostgreSQL, TRUNCATE can then meet its locks (deadlock
+    or lock timeout), so it is tried again once that request is over."""
+    from sqlalchemy.exc import OperationalError
+
     from ticketing.models import Base
 
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f"DELETE FROM {name}"))
+    for attempt in range(10):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    connection.execute(
+                        text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                else:
+                    for name in tables:
+                        connection.execute(text(f"DELETE FROM {name}"))
+            return
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
@@ -184,3 +200,34 @@ def login(client, email: str, commune: str = DEMO, password: str = DEMO_PASSWORD
     url = f"/{commune}/agent/connexion"
     token = csrf_token(client, url)
     return client.post(url, data={"email": email, "password": password, "csrf_token": token})
+
+
+# --- the browser: one Playwright and one Chromium for the whole run -----------------
+# (Playwright's sync API cannot be started twice in one thread, so every browser test,
+# whatever its folder, shares this session fixture.)
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium (never a downloaded browser)."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: .ci/run must install it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

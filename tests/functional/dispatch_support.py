@@ -57,3 +57,4 @@ def events(app, number: str, action: str) -> list[AuditEvent]:
         for row in rows:
             db.session.expunge(row)
         return list(rows)
+

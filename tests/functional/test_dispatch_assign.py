@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests.functional.dispatch_support import (
     CHEF_VOIRIE,
     ELU,
-    POTHOLE,
     VOIRIE,
     events,
     load,
@@ -18,13 +16,6 @@ from tests.functional.dispatch_support import (
 )
 from ticketing.models import Agent
 from ticketing.web.extensions import db
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 def _agent_id(app, email: str) -> int:

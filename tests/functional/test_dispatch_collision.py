@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import DEMO, csrf_token
 from tests.functional.dispatch_support import (
     CHEF_VOIRIE,
     ECLAIRAGE,
-    POTHOLE,
     VOIRIE,
     signed_in,
     ticket_url,
 )
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 def _ping(client, number: str):  # type: ignore[no-untyped-def]

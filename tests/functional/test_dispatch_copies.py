@@ -9,7 +9,6 @@ from tests.conftest import DEMO, csrf_token
 from tests.functional.dispatch_support import (
     CHEF_VOIRIE,
     ECLAIRAGE,
-    POTHOLE,
     VOIRIE,
     events,
     load,
@@ -17,13 +16,6 @@ from tests.functional.dispatch_support import (
     signed_in,
     ticket_url,
 )
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ administration gets the request, the ticket is closed here; all audited."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests.functional.dispatch_support import (
@@ -18,13 +17,6 @@ from tests.functional.dispatch_support import (
 )
 from ticketing.models import Forwarding, OutboxMessage
 from ticketing.web.extensions import db
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 def _outbox(app, kind: str) -> list[tuple[str, str, str]]:

@@ -3,14 +3,12 @@ ticket; nobody is told about a ticket they cannot open."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests.functional.dispatch_support import (
     CHEF_VOIRIE,
     ECLAIRAGE,
     ELU,
-    POTHOLE,
     VOIRIE,
     events,
     post_action,
@@ -19,13 +17,6 @@ from tests.functional.dispatch_support import (
 )
 from ticketing.models import Agent, EntryKind, Notification, OutboxMessage, ThreadEntry
 from ticketing.web.extensions import db
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 def _notified(app) -> list[str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import DEMO, csrf_token
 from tests.functional.dispatch_support import (
     CHEF_VOIRIE,
     ECLAIRAGE,
-    POTHOLE,
     VERSION,
     VOIRIE,
     events,
@@ -17,13 +14,6 @@ from tests.functional.dispatch_support import (
     signed_in,
     ticket_url,
 )
-
-
-@pytest.fixture
-def pothole(file_request, demo_accounts) -> str:
-    number, _ = file_request(category_code="chaussee", description=POTHOLE,
-                             extra_fields={"adresse": "3 rue des Érables"})
-    return number
 
 
 def test_transfer_moves_the_ticket_and_keeps_the_reason(app, pothole):

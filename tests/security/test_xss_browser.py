@@ -21,7 +21,6 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import CHROMIUM_FLAGS
 from tests.conftest import DEMO, DEMO_PASSWORD
 from tests.security.conftest import PNG, file_ticket, quarantine_mail, role_client
 
@@ -129,21 +128,6 @@ def server(module_app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{live.server_port}"
     live.shutdown()
     thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 class Watched:
