@@ -187,14 +187,23 @@ def test_valid_submission_creates_one_routed_dated_acknowledged_ticket(
     assert confirmation.headers["Cache-Control"] == "no-store"
 
 
-def test_phone_only_submission_is_accepted_without_acknowledgement_mail(app, client) -> None:  # type: ignore[no-untyped-def]
-    response = post_form(client, valid_data(email="", phone="06 12 34 56 78"))
+def test_landline_only_submission_is_accepted_without_acknowledgement(app, client) -> None:  # type: ignore[no-untyped-def]
+    response = post_form(client, valid_data(email="", phone="04 71 12 34 56"))
 
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     page = text_of(client.get(CONFIRMATION))
     assert "Vous n'avez pas indiqué d'adresse électronique" in page
+
+
+def test_mobile_only_submission_is_acknowledged_by_sms(app, client) -> None:  # type: ignore[no-untyped-def]
+    assert post_form(client, valid_data(email="", phone="06 12 34 56 78")).status_code == 303
+    with app.app_context():
+        sms = db.session.scalars(select(OutboxMessage)).one()
+    assert sms.to_address == "33612345678@sms.champignac.example"
+    assert "Un accusé de réception vous est envoyé par SMS au 06 12 34 56 78" in text_of(
+        client.get(CONFIRMATION))
 
 
 def test_decision_category_confirmation_states_the_silence_rule(client) -> None:  # type: ignore[no-untyped-def]

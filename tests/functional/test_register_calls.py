@@ -37,6 +37,7 @@ def _ticket(app, register_number: str) -> dict:  # type: ignore[type-arg]
             select(RegisterEntry).where(RegisterEntry.number == register_number)).one()
         t = entry.ticket
         return {"channel": t.channel, "citizen_id": t.citizen_id, "number": t.number,
+                "tracking_code": t.tracking_code,
                 "email": t.citizen.email, "phone": t.citizen.phone,
                 "acknowledged": t.acknowledged_at is not None,
                 "mails": db.session.scalars(select(OutboxMessage.to_address)
@@ -72,7 +73,7 @@ def test_a_call_for_a_citizen_found_by_phone_is_filed_under_that_citizen(
         assert len(db.session.scalars(select(Citizen)).all()) == 1  # no duplicate
 
 
-def test_a_call_from_a_new_citizen_with_only_a_phone_gets_a_slip_and_no_sms(
+def test_a_call_from_a_new_citizen_with_only_a_mobile_gets_a_slip_and_an_sms(
         app, client, demo_accounts):  # type: ignore[no-untyped-def]
     login(client, "courrier@champignac.example")
     response = _post(client, CALL, last_name="Bonnet", first_name="Lucien",
@@ -80,12 +81,25 @@ def test_a_call_from_a_new_citizen_with_only_a_phone_gets_a_slip_and_no_sms(
     number = _register_number(response)
     ticket = _ticket(app, number)
     assert ticket["channel"] == "phone" and ticket["phone"] == "06 98 76 54 32"
-    assert ticket["mails"] == [] and ticket["acknowledged"]
+    # The demo commune's gateway turns a mail to <number>@sms.champignac.example into an SMS.
+    assert ticket["mails"] == ["33698765432@sms.champignac.example"] and ticket["acknowledged"]
+    with app.app_context():
+        sms = db.session.scalars(select(OutboxMessage)).one()
+    assert ticket["tracking_code"] in sms.body_text and len(sms.body_text) < 320
     done = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Pas d'envoi de SMS" in done
+    assert "par SMS au +33698765432" in done
     # The registrar prints the slip even when the ticket went to a service it cannot see.
     slip = client.get(f"/{DEMO}/agent/enregistrer/fait/{number}/accuse-de-reception.pdf")
     assert slip.status_code == 200 and slip.data.startswith(b"%PDF-")
+
+
+def test_a_call_from_a_landline_gets_the_slip_only(app, client, demo_accounts):  # type: ignore[no-untyped-def]
+    login(client, "courrier@champignac.example")
+    response = _post(client, CALL, last_name="Bonnet", first_name="Lucien",
+                     phone="04 71 00 00 00")
+    ticket = _ticket(app, _register_number(response))
+    assert ticket["mails"] == [] and ticket["acknowledged"]
+    assert "par SMS" not in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_a_counter_visit_with_e_mail_is_acknowledged_by_mail(app, client, demo_accounts):  # type: ignore[no-untyped-def]

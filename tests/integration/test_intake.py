@@ -105,10 +105,28 @@ def test_intake_writes_the_audit_event_and_queues_one_acknowledgement(app, file_
         assert mails[0].headers["Auto-Submitted"] == "auto-replied"
 
 
-def test_no_email_means_no_acknowledgement_mail_but_a_ticket(app, file_request):  # type: ignore[no-untyped-def]
-    file_request(citizen=CitizenDetails(last_name="Sans", phone="0601020304"))
+def test_no_email_and_a_landline_means_no_acknowledgement_but_a_ticket(app, file_request):  # type: ignore[no-untyped-def]
+    file_request(citizen=CitizenDetails(last_name="Sans", phone="04 71 02 03 04"))
     with app.app_context():
         assert db.session.scalar(select(func.count(Ticket.id))) == 1
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+
+
+def test_no_email_but_a_mobile_means_an_sms_through_the_communes_gateway(app, file_request):  # type: ignore[no-untyped-def]
+    number, _ = file_request(citizen=CitizenDetails(last_name="Sans", phone="06 01 02 03 04"))
+    with app.app_context():
+        sms = db.session.scalars(select(OutboxMessage)).one()
+        ticket = db.session.scalars(select(Ticket)).one()
+    assert sms.to_address == "33601020304@sms.champignac.example"
+    assert ticket.tracking_code in sms.body_text and number in sms.body_text
+    assert len(sms.body_text) < 320  # two SMS at most
+
+
+def test_no_sms_where_the_commune_has_no_gateway(app, file_request, other_ctx):  # type: ignore[no-untyped-def]
+    assert other_ctx.config.commune.sms is None
+    file_request(commune=other_ctx.config.slug,
+                 citizen=CitizenDetails(last_name="Sans", phone="0601020304"))
+    with app.app_context():
         assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
 
 

@@ -6,6 +6,7 @@ Each file of ``config/communes/<slug>/`` is validated by the model named in
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -113,6 +114,21 @@ class MapSettings(Strict):
         return f"{parts.scheme}://{host}"
 
 
+class SmsGateway(Strict):
+    """The operator's e-mail-to-SMS gateway: a mail to this address becomes a text message."""
+
+    email_gateway: str  # e.g. "{numero}@sms.operateur.example"
+
+    @field_validator("email_gateway")
+    @classmethod
+    def _has_number_and_domain(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s]*\{numero\}[^@\s]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
+            raise ValueError(
+                "the gateway address must hold {numero} before the @ and a domain after it, "
+                "e.g. '{numero}@sms.operateur.example' ({numero} becomes 33612345678)")
+        return value
+
+
 class SingleSignOn(Strict):
     """OpenID Connect sign-in of agents with the commune's identity provider. The provider's
     e-mail claim must match an active agent's address: accounts are not created by it."""
@@ -145,6 +161,7 @@ class Commune(Strict):
     map: MapSettings | None = None
     publish_quality_results: bool = False  # the public page /<commune>/qualite
     sso: SingleSignOn | None = None  # agents' single sign-on (OpenID Connect)
+    sms: SmsGateway | None = None  # acknowledgements by text message to mobiles without e-mail
 
     @field_validator("zones")
     @classmethod

@@ -3,7 +3,8 @@
 The agent's entry goes through the one intake use case (routing, deadlines, the
 acknowledgement mail when the citizen gave an e-mail address); registration adds the
 register number (chrono, per commune and year) and the printable acknowledgement slip,
-kept in the ticket's thread. No SMS is ever sent: there is no SMS gateway.
+kept in the ticket's thread. Without an e-mail address, intake sends the acknowledgement
+by text message when the commune has an SMS gateway and the phone is a mobile.
 """
 
 from __future__ import annotations

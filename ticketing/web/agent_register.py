@@ -17,6 +17,7 @@ from ticketing.config.schema import Channel
 from ticketing.documents.acknowledgement_slip import render_acknowledgement_slip, slip_filename
 from ticketing.domain.deadlines import local_date
 from ticketing.models import Citizen, RegisterEntry, Ticket, utcnow
+from ticketing.operations.acknowledgement import text_message_number
 from ticketing.operations.attachments import IncomingFile, blob_path
 from ticketing.operations.events import Actor
 from ticketing.operations.intake import CitizenDetails, IntakeRejected
@@ -144,7 +145,7 @@ def register(kind: str) -> Any:
     status = 422 if form.is_submitted() else 200
     return render_page("agent/register_form.html", form=form, kind=kind, channel=channel,
                        title=TITLES[channel], search=search, matches=matches,
-                       picked=picked), status
+                       picked=picked, sms=ctx.config.commune.sms is not None), status
 
 
 # IntakeRejected names model fields; the form's names differ for a few.
@@ -184,7 +185,8 @@ def registered(register_number: str) -> str:
     ticket = entry.ticket
     return render_page("agent/register_done.html", entry=entry, ticket=ticket,
                        service=current_commune().config.services.get(ticket.service_code),
-                       can_view="view" in permissions_on_ticket(ticket))
+                       can_view="view" in permissions_on_ticket(ticket),
+                       sms_number=text_message_number(current_commune(), ticket))
 
 
 @bp.get("/enregistrer/fait/<register_number>/accuse-de-reception.pdf")
