@@ -272,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # one line per PDF step
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
