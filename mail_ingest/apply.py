@@ -38,6 +38,7 @@ from ticketing.operations.deadlines import resume_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
 from ticketing.operations.intake import CitizenDetails, IntakeRequest, submit_request
 from ticketing.operations.outbox import enqueue_mail
+from ticketing.operations.tickets import add_note
 
 MAIL_ACTOR = Actor.system("Aiguillage (courriel)")
 NOTE_SIGNATURE = "Aiguillage — réception des courriels"
@@ -225,10 +226,7 @@ def _record_bounce(
 
 
 def _add_note(session: Session, ticket: Ticket, body: str) -> None:
-    session.add(ThreadEntry(commune_id=ticket.commune_id, ticket=ticket, kind=EntryKind.NOTE,
-                            author_signature=NOTE_SIGNATURE, body=body.strip()))
-    record_event(session, ticket.commune_id, MAIL_ACTOR, "ticket.noted", ticket,
-                 after={"length": len(body)})
+    add_note(session, ticket, None, body, MAIL_ACTOR, signature=NOTE_SIGNATURE)
 
 
 def _notify_assignee(

@@ -129,11 +129,14 @@ def thread_headers(session: Session, ticket: Ticket) -> dict[str, str]:
 
 
 def add_note(
-    session: Session, ticket: Ticket, agent: Agent, body: str, actor: Actor
+    session: Session, ticket: Ticket, agent: Agent | None, body: str, actor: Actor,
+    signature: str | None = None,
 ) -> ThreadEntry:
-    """An internal note, never shown to the citizen."""
+    """An internal note, never shown to the citizen: by ``agent``, or by the system (the
+    mail channel) signing with ``signature``."""
     entry = ThreadEntry(commune_id=ticket.commune_id, ticket=ticket, kind=EntryKind.NOTE,
-                        author_agent_id=agent.id, author_signature=agent.full_name,
+                        author_agent_id=agent.id if agent else None,
+                        author_signature=signature or (agent.full_name if agent else actor.label),
                         body=body.strip())
     session.add(entry)
     record_event(session, ticket.commune_id, actor, "ticket.noted", ticket,
