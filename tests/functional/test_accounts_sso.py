@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import DEMO, OTHER, csrf_token
 from ticketing.config.schema import SingleSignOn
+from ticketing.domain.secret_box import seal
 from ticketing.models import Agent, AuditEvent, utcnow
 from ticketing.web.extensions import db
 
@@ -145,9 +146,9 @@ def test_a_forged_return_without_the_state_is_refused(app, client, provider, dem
 def test_an_agent_with_totp_still_gives_a_code(app, client, provider, demo_accounts):
     with app.app_context():
         agent = db.session.scalars(select(Agent).where(Agent.email == VOIRIE)).one()
-        agent.totp_secret = pyotp.random_base32()
+        secret = pyotp.random_base32()
+        agent.totp_secret = seal(secret, app.extensions["aiguillage"].settings.secret_key.encode())
         agent.totp_enabled_at = utcnow()
-        secret = agent.totp_secret
         db.session.commit()
     response = _through_provider(client, provider, email=VOIRIE)
     assert response.headers["Location"].endswith("/agent/connexion/code")

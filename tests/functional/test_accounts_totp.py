@@ -1,5 +1,5 @@
 """TOTP second factor: enrolment, the code step at sign-in (no session before it),
-single-use codes, failures audited, roles.yaml's require_totp."""
+single-use codes, failures audited, roles.yaml's require_totp, the secret encrypted at rest."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pyotp
 from sqlalchemy import select
 
 from tests.conftest import DEMO, csrf_token, login
+from ticketing.domain.secret_box import unseal
 from ticketing.models import Agent, AuditEvent
 from ticketing.web.extensions import db
 
@@ -31,6 +32,13 @@ def _agent(app, email: str = VOIRIE) -> Agent:  # type: ignore[no-untyped-def]
         return agent
 
 
+def clear_secret(app, email: str = VOIRIE) -> str:  # type: ignore[no-untyped-def]
+    """The agent's TOTP secret, decrypted with the app's secret key."""
+    stored = _agent(app, email).totp_secret
+    assert stored
+    return unseal(stored, app.extensions["aiguillage"].settings.secret_key.encode())
+
+
 def _post_code(client, url: str, code: str):  # type: ignore[no-untyped-def]
     token = csrf_token(client, url)
     return client.post(url, data={"code": code, "csrf_token": token})
@@ -45,8 +53,8 @@ def _enrol(app, client) -> pyotp.TOTP:  # type: ignore[no-untyped-def]
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert re.search(r'<img src="data:image/svg\+xml[^"]+"', html)  # the QR code
-    secret = _agent(app).totp_secret
-    assert secret and secret[:4] in html  # also given to type by hand
+    secret = clear_secret(app)
+    assert secret[:4] in html  # also given to type by hand
     totp = pyotp.TOTP(secret)
     refused = _post_code(client, SETUP, _wrong(totp.now()))
     assert refused.status_code == 422 and "Code incorrect" in refused.get_data(as_text=True)
@@ -134,3 +142,34 @@ def test_an_agent_may_turn_the_second_factor_off_with_a_code(app, client, demo_a
     client.post(f"{SETUP}/desactiver", data={"code": totp.now(), "csrf_token": token})
     assert _agent(app).totp_enabled_at is None
     assert len(_events(app, "totp.disabled")) == 1
+
+
+def test_the_secret_is_stored_encrypted(app, client, demo_accounts):
+    login(client, VOIRIE)
+    totp = _enrol(app, client)
+    stored = _agent(app).totp_secret
+    assert stored and totp.secret not in stored
+    with app.app_context():
+        assert db.session.scalar(select(Agent.totp_secret).where(Agent.email == VOIRIE)) == stored
+
+
+def test_with_another_secret_key_every_code_is_refused(app, client, settings, configs,
+                                                        demo_accounts):
+    """A changed AIGUILLAGE_SECRET_KEY cannot read the secret: sign-in fails closed."""
+    from dataclasses import replace
+
+    from ticketing.web import create_app
+
+    login(client, VOIRIE)
+    totp = _enrol(app, client)
+    _forget_last_step(app)
+    rekeyed = create_app(replace(settings, secret_key="another-key"), configs,
+                         overrides={"TESTING": True})
+    fresh = rekeyed.test_client()
+    assert login(fresh, VOIRIE).headers["Location"].endswith(CODE)
+    refused = _post_code(fresh, CODE, totp.now())
+    assert refused.status_code == 422 and "Code incorrect" in refused.get_data(as_text=True)
+    assert fresh.get(QUEUE).status_code == 302
+    with rekeyed.app_context():
+        db.session.remove()
+        db.engine.dispose()

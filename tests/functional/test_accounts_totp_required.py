@@ -15,6 +15,7 @@ from tests.functional.test_accounts_totp import (
     _agent,
     _enrol,
     _forget_last_step,
+    clear_secret,
 )
 
 
@@ -40,7 +41,7 @@ def test_a_role_requiring_totp_must_enrol_before_any_other_page(app, client, dem
     # It cannot be turned off while the role requires it.
     _forget_last_step(app)
     token = csrf_token(client, SETUP)
-    client.post(f"{SETUP}/desactiver", data={"code": pyotp.TOTP(_agent(app).totp_secret).now(),
+    client.post(f"{SETUP}/desactiver", data={"code": pyotp.TOTP(clear_secret(app)).now(),
                                             "csrf_token": token})
     assert _agent(app).totp_enabled_at is not None
 

@@ -45,8 +45,9 @@ class Agent(TenantScoped, Base):
     # Raised when the password changes: every session signed in before it ends.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # TOTP second factor: the secret is kept from enrolment, in force once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP second factor: the secret is kept from enrolment, in force once confirmed. It is
+    # stored sealed (Fernet, key derived from the app's secret key: domain/secret_box).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is used only once
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Literal
@@ -17,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from ticketing.config import CommuneConfig
 from ticketing.domain.passwords import MIN_LENGTH, password_problems
+from ticketing.domain.secret_box import SecretUnreadable, seal, unseal
 from ticketing.models import Agent, Membership, PasswordToken, utcnow
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.events import Actor, record_event
 from ticketing.operations.outbox import enqueue_mail
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login with an unknown address the same.
 _DUMMY_HASH = _hasher.hash("aiguillage-unknown-account")
@@ -207,8 +210,8 @@ def send_password_link(
     base_url: str | None = None,
     actor: Actor | None = None,
     now: datetime | None = None,
-) -> None:
-    """Mail ``agent`` a single-use link to set a password (through the outbox).
+) -> str:
+    """Mail ``agent`` a single-use link to set a password (through the outbox); returns it.
 
     "reset" links last 30 minutes, "invitation" links (a new agent) 3 days; issuing one
     cancels the agent's earlier links. Audited as ``password.link_sent`` by ``actor``
@@ -221,17 +224,19 @@ def send_password_link(
         commune_id=agent.commune_id, agent_id=agent.id, token_hash=_token_hash(token),
         purpose=purpose, created_at=now, expires_at=now + LINK_VALIDITY[purpose]))
     validity = LINK_VALIDITY[purpose]
+    link = password_link_url(ctx, token, base_url)
     subject = ("Votre accès à Aiguillage" if purpose == "invitation"
                else "Réinitialisation de votre mot de passe")
     body = ctx.mail_templates.render(
         "password_reset.txt", agent=agent, commune=ctx.config.commune, purpose=purpose,
-        link=password_link_url(ctx, token, base_url),
+        link=link,
         validity=(f"{validity.days} jours" if validity.days
                   else f"{validity.seconds // 60} minutes"))
     enqueue_mail(session, agent.commune_id, f"password_{purpose}", agent.email, subject, body,
                  headers={"Auto-Submitted": "auto-generated"})
     record_event(session, agent.commune_id, actor or Actor.system(), "password.link_sent",
                  after={"agent_id": agent.id, "email": agent.email, "purpose": purpose})
+    return link
 
 
 def request_password_reset(session: Session, ctx: CommuneContext, email: str,
@@ -278,6 +283,8 @@ def set_password_from_link(session: Session, ctx: CommuneContext, token: str, pa
 
 
 # --- TOTP second factor ----------------------------------------------------------------
+# The secret is stored sealed (``domain.secret_box``, key derived from the app's secret key)
+# and unsealed only to check a code or to show it at enrolment.
 
 
 def totp_required(agent: Agent, config: CommuneConfig) -> bool:
@@ -290,28 +297,43 @@ def totp_enabled(agent: Agent) -> bool:
     return agent.totp_enabled_at is not None and bool(agent.totp_secret)
 
 
-def start_totp_enrolment(agent: Agent) -> str:
-    """A new secret for an agent not yet enrolled (kept until confirmed by a code)."""
+def start_totp_enrolment(agent: Agent, ctx: CommuneContext) -> bool:
+    """Give an agent not yet enrolled a secret, kept sealed until confirmed by a code; one
+    left unreadable by a new secret key is replaced. True when a secret was made."""
     if totp_enabled(agent):
         raise ValueError("the second factor is already enabled")
-    if not agent.totp_secret:
-        agent.totp_secret = pyotp.random_base32()
-    return agent.totp_secret
+    if agent.totp_secret:
+        try:
+            unseal(agent.totp_secret, ctx.signing_key)
+            return False
+        except SecretUnreadable:
+            pass
+    agent.totp_secret = seal(pyotp.random_base32(), ctx.signing_key)
+    return True
 
 
-def totp_uri(agent: Agent, ctx: CommuneContext) -> str:
-    """The ``otpauth://`` URI shown as a QR code to the authenticator app."""
-    assert agent.totp_secret
-    return pyotp.TOTP(agent.totp_secret).provisioning_uri(
+def totp_for_enrolment(agent: Agent, ctx: CommuneContext) -> tuple[str, str]:
+    """The secret (to type by hand) and the ``otpauth://`` URI shown as a QR code to the
+    authenticator app, during enrolment only."""
+    if totp_enabled(agent) or not agent.totp_secret:
+        raise ValueError("no second factor being enrolled")
+    secret = unseal(agent.totp_secret, ctx.signing_key)
+    uri = pyotp.TOTP(secret).provisioning_uri(
         name=agent.email, issuer_name=f"{TOTP_ISSUER} {ctx.config.commune.name}")
+    return secret, uri
 
 
-def _matching_step(agent: Agent, code: str, now: datetime) -> int | None:
+def _matching_step(agent: Agent, ctx: CommuneContext, code: str, now: datetime) -> int | None:
     """The time step ``code`` is valid for (±1 step of clock drift), if not used before."""
     code = "".join(code.split())
     if not agent.totp_secret or len(code) != 6 or not code.isdigit():
         return None
-    totp = pyotp.TOTP(agent.totp_secret)
+    try:
+        totp = pyotp.TOTP(unseal(agent.totp_secret, ctx.signing_key))
+    except SecretUnreadable:
+        log.error("agent %s: TOTP secret unreadable with this secret key (was "
+                  "AIGUILLAGE_SECRET_KEY changed?); every code is refused", agent.id)
+        return None
     current = totp.timecode(now)
     for step in (current, current - 1, current + 1):
         if agent.totp_last_step is not None and step <= agent.totp_last_step:
@@ -321,11 +343,11 @@ def _matching_step(agent: Agent, code: str, now: datetime) -> int | None:
     return None
 
 
-def confirm_totp_enrolment(session: Session, agent: Agent, code: str, actor: Actor,
-                           now: datetime | None = None) -> bool:
+def confirm_totp_enrolment(session: Session, ctx: CommuneContext, agent: Agent, code: str,
+                           actor: Actor, now: datetime | None = None) -> bool:
     """Turn the second factor on when ``code`` proves the app holds the secret."""
     now = now or utcnow()
-    step = _matching_step(agent, code, now)
+    step = _matching_step(agent, ctx, code, now)
     if step is None:
         record_event(session, agent.commune_id, actor, "totp.enrolment_failed",
                      after={"agent_id": agent.id})
@@ -336,10 +358,10 @@ def confirm_totp_enrolment(session: Session, agent: Agent, code: str, actor: Act
     return True
 
 
-def verify_second_factor(session: Session, agent: Agent, code: str, remote_addr: str | None,
-                         now: datetime | None = None) -> bool:
+def verify_second_factor(session: Session, ctx: CommuneContext, agent: Agent, code: str,
+                         remote_addr: str | None, now: datetime | None = None) -> bool:
     """Check a sign-in code; a code is accepted once. Failures are audited."""
-    step = _matching_step(agent, code, now or utcnow())
+    step = _matching_step(agent, ctx, code, now or utcnow())
     if step is None:
         record_event(session, agent.commune_id, Actor.agent(agent, remote_addr),
                      "login.second_factor_failed", after={"agent_id": agent.id})

@@ -27,8 +27,8 @@ from ticketing.operations.accounts import (
     set_password_from_link,
     start_totp_enrolment,
     totp_enabled,
+    totp_for_enrolment,
     totp_required,
-    totp_uri,
     verify_second_factor,
 )
 from ticketing.operations.events import Actor
@@ -133,7 +133,8 @@ def second_factor() -> Any:
         return redirect(url_for("agent.login"), 303)
     form = CodeForm()
     if form.validate_on_submit():
-        ok = verify_second_factor(db.session, agent, form.code.data or "", _remote())
+        ok = verify_second_factor(db.session, current_commune(), agent, form.code.data or "",
+                                  _remote())
         db.session.commit()
         if ok:
             pending = session[PENDING]
@@ -234,11 +235,10 @@ def totp_setup() -> Any:
     if totp_enabled(agent):
         return render_page("agent/totp_setup.html", form=form, agent=agent, required=required,
                            enabled=True)
-    if not agent.totp_secret:
-        start_totp_enrolment(agent)
+    if start_totp_enrolment(agent, ctx):
         db.session.commit()
     if form.validate_on_submit():
-        if confirm_totp_enrolment(db.session, agent, form.code.data or "", _actor()):
+        if confirm_totp_enrolment(db.session, ctx, agent, form.code.data or "", _actor()):
             db.session.commit()
             flash(_("La double authentification est activée : un code vous sera demandé "
                     "à chaque connexion."), "success")
@@ -246,12 +246,12 @@ def totp_setup() -> Any:
         db.session.commit()
         form.code.errors = [*form.code.errors, _("Code incorrect : vérifiez l'heure de votre "
                                                  "téléphone et saisissez le code affiché.")]
-    uri = totp_uri(agent, ctx)
+    secret, uri = totp_for_enrolment(agent, ctx)
     status = 422 if form.errors else 200
     return render_page(
         "agent/totp_setup.html", form=form, agent=agent, required=required, enabled=False,
         qr_data_uri=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
-        secret=" ".join(agent.totp_secret[i:i + 4] for i in range(0, len(agent.totp_secret), 4)),
+        secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
     ), status
 
 
@@ -264,7 +264,7 @@ def totp_disable() -> Response:
         flash(_("Votre rôle impose la double authentification : elle ne peut être retirée."),
               "error")
     elif form.validate_on_submit() and verify_second_factor(
-            db.session, agent, form.code.data or "", _remote()):
+            db.session, ctx, agent, form.code.data or "", _remote()):
         disable_totp(db.session, agent, _actor())
         flash(_("La double authentification est désactivée."), "success")
     else:
