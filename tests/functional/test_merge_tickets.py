@@ -5,8 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tests.conftest import DEMO, csrf_token, login
+from ticketing.mail_templates import format_date_fr
 from ticketing.models import (
+    Agent,
     AuditEvent,
+    OutboxMessage,
     Status,
     ThreadEntry,
     Ticket,
@@ -14,7 +17,9 @@ from ticketing.models import (
     TicketLink,
 )
 from ticketing.operations.attachments import IncomingFile
+from ticketing.operations.events import Actor
 from ticketing.operations.intake import CitizenDetails
+from ticketing.operations.merge import merge_tickets, surviving_ticket
 from ticketing.web.extensions import db
 
 CHEF = "chef.voirie@champignac.example"  # chef de service: merge on voirie
@@ -224,3 +229,72 @@ def test_merge_without_csrf_token_is_rejected(client, app, demo_accounts, file_r
 
     assert response.status_code == 400
     assert _counts(app) == before
+
+
+def _by_number(number: str) -> Ticket:
+    return db.session.scalars(select(Ticket).where(Ticket.number == number)).one()
+
+
+def _merge_as_chef(ctx, duplicate: str, kept: str) -> None:  # type: ignore[no-untyped-def]
+    chef = db.session.scalars(select(Agent).where(Agent.email == CHEF)).one()
+    merge_tickets(db.session, _by_number(duplicate), _by_number(kept), Actor.agent(chef), ctx)
+    db.session.commit()
+
+
+def test_merge_tells_the_duplicates_citizen_by_mail_and_nothing_of_the_other(
+    app, demo_ctx, demo_accounts, file_request
+) -> None:
+    kept, duplicate = _two_roads_tickets(file_request)
+    with app.app_context():
+        _merge_as_chef(demo_ctx, duplicate, kept)
+        kept_ticket, duplicate_ticket = _by_number(kept), _by_number(duplicate)
+        [notice] = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "merged_notice")).all()
+        [event] = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.ticket_id == duplicate_ticket.id,
+            AuditEvent.action == "ticket.merged_into")).all()
+
+        assert notice.to_address == "zoe@example.org"
+        assert notice.ticket_id == duplicate_ticket.id  # a reply finds the duplicate
+        assert duplicate_ticket.tracking_code in notice.subject
+        assert f"regroupée avec la demande n° {kept}" in notice.subject
+        assert f"demande n° {kept}" in notice.body_text
+        assert format_date_fr(kept_ticket.answer_due_on) in notice.body_text
+        assert demo_ctx.tracking_url() in notice.body_text
+        for other_citizens in ("Camille", "Martin", "camille.martin", "rue Haute",
+                               kept_ticket.tracking_code):
+            assert other_citizens not in notice.subject + notice.body_text
+        assert event.after["notice_to"] == "zoe@example.org"
+
+
+def test_merge_sends_no_notice_to_a_citizen_without_e_mail(
+    app, demo_ctx, demo_accounts, file_request
+) -> None:
+    kept, _ = file_request(subject="Trou", description="x", forced_service="voirie")
+    duplicate, _ = file_request(
+        subject="Trou", description="y", forced_service="voirie",
+        citizen=CitizenDetails(last_name="Dupré", phone="0612345678"))
+    with app.app_context():
+        _merge_as_chef(demo_ctx, duplicate, kept)
+
+        assert not db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "merged_notice")).all()
+        [event] = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "ticket.merged_into")).all()
+        assert "notice_to" not in event.after
+
+
+def test_surviving_ticket_follows_the_chain_of_merges(
+    app, demo_ctx, demo_accounts, file_request
+) -> None:
+    kept, duplicate = _two_roads_tickets(file_request)
+    last, _ = file_request(subject="Chaussée", description="z", forced_service="voirie")
+    with app.app_context():
+        assert surviving_ticket(db.session, _by_number(kept)).number == kept  # not merged
+        _merge_as_chef(demo_ctx, duplicate, kept)
+        assert surviving_ticket(db.session, _by_number(duplicate)).number == kept
+        _merge_as_chef(demo_ctx, kept, last)
+
+        assert surviving_ticket(db.session, _by_number(duplicate)).number == last
+        assert surviving_ticket(db.session, _by_number(kept)).number == last
+        assert surviving_ticket(db.session, _by_number(last)).number == last

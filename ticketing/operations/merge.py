@@ -1,9 +1,10 @@
 """Merging a duplicate into the ticket kept, and linking related tickets (both audited).
 
 A merge keeps the number of the ticket kept: the duplicate's messages and attachments
-move to it, the duplicate is closed and points to it (a ``merged`` link), and both
-tickets' histories say so. A "related" link only records that two requests concern the
-same matter; it can be removed.
+move to it, the duplicate is closed and points to it (a ``merged`` link), both tickets'
+histories say so (with the ids of the entries moved, so each citizen's own correspondence
+can still be told apart), and the duplicate's citizen is told by e-mail. A "related" link
+only records that two requests concern the same matter; it can be removed.
 """
 
 from __future__ import annotations
@@ -14,9 +15,21 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ticketing.config import CommuneConfig
-from ticketing.models import Attachment, LinkKind, Status, ThreadEntry, Ticket, TicketLink
+from ticketing.models import (
+    Attachment,
+    AuditEvent,
+    LinkKind,
+    Status,
+    ThreadEntry,
+    Ticket,
+    TicketLink,
+)
+from ticketing.operations.context import CommuneContext
 from ticketing.operations.events import Actor, record_event
+from ticketing.operations.outbox import enqueue_mail
 from ticketing.operations.tickets import set_status
+
+MAX_MERGE_HOPS = 5  # a kept ticket may be merged in turn; real chains are one or two long
 
 
 class LinkRefused(ValueError):
@@ -37,6 +50,38 @@ def merged_into(session: Session, ticket: Ticket) -> Ticket | None:
     ).first()
 
 
+def surviving_ticket(session: Session, ticket: Ticket) -> Ticket:
+    """The ticket that now handles ``ticket``'s request: ``ticket`` itself unless it was
+    merged, else the end of its chain of merges (followed at most ``MAX_MERGE_HOPS`` links,
+    never out of its commune)."""
+    current = ticket
+    for _ in range(MAX_MERGE_HOPS):
+        target = merged_into(session, current)
+        if target is None or target.commune_id != ticket.commune_id:
+            break
+        current = target
+    return current
+
+
+def entries_merged_in(session: Session, ticket: Ticket) -> set[int]:
+    """Ids of the thread entries that merges moved into ``ticket`` from its duplicates."""
+    return _moved_entry_ids(session, ticket, "ticket.merged")
+
+
+def entries_merged_out(session: Session, ticket: Ticket) -> set[int]:
+    """Ids of the thread entries that ``ticket``'s own merge moved to the ticket kept."""
+    return _moved_entry_ids(session, ticket, "ticket.merged_into")
+
+
+def _moved_entry_ids(session: Session, ticket: Ticket, action: str) -> set[int]:
+    # The merge events are the lasting record of which entries moved (merges made before
+    # the ids were recorded have none: nothing is known to have moved).
+    details = session.scalars(select(AuditEvent.after).where(
+        AuditEvent.commune_id == ticket.commune_id, AuditEvent.ticket_id == ticket.id,
+        AuditEvent.action == action))
+    return {int(entry_id) for after in details for entry_id in (after or {}).get("entry_ids", [])}
+
+
 def _between(first: Ticket, second: Ticket):  # type: ignore[no-untyped-def]
     return or_(
         and_(TicketLink.ticket_id == first.id, TicketLink.other_ticket_id == second.id),
@@ -45,22 +90,23 @@ def _between(first: Ticket, second: Ticket):  # type: ignore[no-untyped-def]
 
 
 def merge_tickets(
-    session: Session, duplicate: Ticket, kept: Ticket, actor: Actor, config: CommuneConfig
+    session: Session,
+    duplicate: Ticket,
+    kept: Ticket,
+    actor: Actor,
+    commune: CommuneContext | CommuneConfig,
 ) -> None:
-    """Merge ``duplicate`` into ``kept``; the caller commits."""
-    if duplicate.id == kept.id:
-        raise LinkRefused("Une demande ne peut pas être fusionnée avec elle-même.")
-    if duplicate.commune_id != kept.commune_id:
-        raise LinkRefused("Les deux demandes doivent être de la même commune.")
-    if merged_into(session, duplicate) is not None:
-        raise LinkRefused(f"La demande n° {duplicate.number} a déjà été fusionnée.")
-    target = merged_into(session, kept)
-    if target is not None:
-        raise LinkRefused(f"La demande n° {kept.number} a été fusionnée dans la demande "
-                          f"n° {target.number} : fusionnez plutôt dans celle-ci.")
-    moved_entries = session.execute(
+    """Merge ``duplicate`` into ``kept``; the caller commits.
+
+    Given the ``CommuneContext``, the duplicate's citizen is sent a notice when they gave an
+    e-mail address; a bare ``CommuneConfig`` (the older call) merges without telling them.
+    """
+    config = commune.config if isinstance(commune, CommuneContext) else commune
+    _check_merge(session, duplicate, kept)
+    # RETURNING: the ids recorded are exactly the rows moved, even if a mail just arrived.
+    moved_ids = sorted(session.scalars(
         update(ThreadEntry).where(ThreadEntry.ticket_id == duplicate.id)
-        .values(ticket_id=kept.id)).rowcount
+        .values(ticket_id=kept.id).returning(ThreadEntry.id)))
     moved_files = session.execute(
         update(Attachment).where(Attachment.ticket_id == duplicate.id)
         .values(ticket_id=kept.id)).rowcount
@@ -72,12 +118,54 @@ def merge_tickets(
     session.expire(kept, ["entries", "attachments"])
     if duplicate.status != Status.CLOSED:
         set_status(session, duplicate, Status.CLOSED, actor, config)
-    moved = {"entries_moved": moved_entries, "attachments_moved": moved_files}
+    moved = {"entries_moved": len(moved_ids), "attachments_moved": moved_files,
+             "entry_ids": moved_ids}
+    notified = (_queue_merge_notice(session, commune, duplicate, kept)
+                if isinstance(commune, CommuneContext) else None)
     record_event(session, duplicate.commune_id, actor, "ticket.merged_into", duplicate,
-                 after={"kept": kept.number, **moved})
+                 after={"kept": kept.number, **moved,
+                        **({"notice_to": notified} if notified else {})})
     record_event(session, kept.commune_id, actor, "ticket.merged", kept,
                  after={"duplicate": duplicate.number, **moved})
     session.flush()
+
+
+def _check_merge(session: Session, duplicate: Ticket, kept: Ticket) -> None:
+    if duplicate.id == kept.id:
+        raise LinkRefused("Une demande ne peut pas être fusionnée avec elle-même.")
+    if duplicate.commune_id != kept.commune_id:
+        raise LinkRefused("Les deux demandes doivent être de la même commune.")
+    if merged_into(session, duplicate) is not None:
+        raise LinkRefused(f"La demande n° {duplicate.number} a déjà été fusionnée.")
+    target = merged_into(session, kept)
+    if target is not None:
+        raise LinkRefused(f"La demande n° {kept.number} a été fusionnée dans la demande "
+                          f"n° {target.number} : fusionnez plutôt dans celle-ci.")
+
+
+def _queue_merge_notice(
+    session: Session, ctx: CommuneContext, duplicate: Ticket, kept: Ticket
+) -> str | None:
+    """Tell the duplicate's citizen, if they gave an e-mail address, which number now
+    handles their request; returns the address written to. Of the kept ticket the mail
+    gives only its number, due date and service: nothing about its own citizen."""
+    address = duplicate.citizen.email
+    if not address:
+        return None
+    service = ctx.config.services[kept.service_code]
+    body = ctx.mail_templates.render(
+        "merged_notice.txt", ticket=duplicate, citizen=duplicate.citizen,
+        kept_number=kept.number, answer_due=kept.answer_due_on, service=service,
+        commune=ctx.config.commune, tracking_url=ctx.tracking_url())
+    # Signed for the duplicate: a reply finds it, and the mail channel follows the merge.
+    enqueue_mail(
+        session, ctx.commune_id, "merged_notice", address,
+        f"[{duplicate.tracking_code}] Votre demande n° {duplicate.number} a été regroupée "
+        f"avec la demande n° {kept.number}",
+        body, ticket=duplicate, reply_to=service.email,
+        headers={"Auto-Submitted": "auto-generated"},
+        signing_key=ctx.signing_key, domain=ctx.mail_domain)
+    return address
 
 
 def link_tickets(session: Session, first: Ticket, second: Ticket, actor: Actor) -> TicketLink:

@@ -18,7 +18,7 @@ from ticketing.config.schema import Channel, DayUnit
 from ticketing.domain.codes import normalise_tracking_code
 from ticketing.domain.routing import fold
 from ticketing.mail_templates import format_date_fr
-from ticketing.models import Citizen, EntryKind, ThreadEntry, Ticket
+from ticketing.models import Citizen, Status, Ticket
 from ticketing.operations.acknowledgement import acknowledgement_context
 from ticketing.operations.attachments import IncomingFile
 from ticketing.operations.context import CommuneContext
@@ -29,6 +29,7 @@ from ticketing.operations.intake import (
     IntakeRequest,
     submit_request,
 )
+from ticketing.operations.tracking import TrackedRequest, tracked_request
 from ticketing.web.extensions import db, limiter
 from ticketing.web.labels import status_label
 from ticketing.web.public_forms import RequestForm, TrackingForm, build_request_form
@@ -126,22 +127,19 @@ def tracking() -> Any:
     if ticket is None:
         # One answer for every miss: nothing tells whether the code exists.
         return render_page("public/tracking.html", form=TrackingForm(formdata=None), miss=True)
-    entries = db.session.scalars(
-        select(ThreadEntry)
-        .where(
-            ThreadEntry.ticket_id == ticket.id,
-            ThreadEntry.commune_id == ctx.commune_id,
-            ThreadEntry.kind.in_((EntryKind.INBOUND, EntryKind.REPLY)),
-        )
-        .order_by(ThreadEntry.created_at, ThreadEntry.id)
-    ).all()
+    tracked = tracked_request(db.session, ticket)
+    handled_by = tracked.handled_by
+    context = acknowledgement_context(ctx, ticket)
+    context["service"] = ctx.config.services[handled_by.service_code]  # who handles it now
     return _no_store(
         render_page(
             "public/status.html",
-            entries=entries,
-            status=status_label(ticket.status),
+            handled_by=handled_by,
+            merged=tracked.merged,
+            thread=tracked.thread,
+            status=_tracked_status(tracked),
             format_moment=lambda moment: _format_moment(ctx, moment),
-            **acknowledgement_context(ctx, ticket),
+            **context,
         )
     )
 
@@ -264,6 +262,13 @@ def _verifier_matches(citizen: Citizen, verifier: str) -> bool:
 
 def _name_key(name: str) -> str:
     return "".join(ch for ch in fold(name) if ch.isalnum())
+
+
+def _tracked_status(tracked: TrackedRequest) -> str:
+    # "En attente de votre réponse" would be wrong when the one awaited is the other citizen.
+    if tracked.merged and tracked.handled_by.status == Status.WAITING_CITIZEN:
+        return _("En attente d'informations complémentaires")
+    return status_label(tracked.handled_by.status)
 
 
 def _format_moment(ctx: CommuneContext, moment: datetime) -> str:
