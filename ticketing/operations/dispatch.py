@@ -69,10 +69,11 @@ def qualify(
 
 def transfer(
     session: Session, ctx: CommuneContext, ticket: Ticket, service_code: str, reason: str,
-    actor: Actor, action: str = "ticket.transferred",
+    actor: Actor, action: str = "ticket.transferred", notify: bool = True,
 ) -> None:
     """Move the ticket to another service's queue: it leaves the first queue, nobody holds
-    it any more, and the history keeps both services and the reason."""
+    it any more, and the history keeps both services and the reason. With ``notify`` the
+    receiving service gets a mail at its address, since nobody there holds the ticket."""
     reason = reason.strip()
     if service_code not in ctx.config.services:
         raise DispatchRejected("service", "Service inconnu.")
@@ -80,14 +81,37 @@ def transfer(
         raise DispatchRejected("service", "La demande est déjà dans la file de ce service.")
     if not reason:
         raise DispatchRejected("reason", "Indiquez le motif du transfert.")
+    previous = ticket.service_code
     changes: dict[str, object] = {"service_code": service_code, "assignee_id": None}
     if ticket.status == Status.IN_PROGRESS:
         changes["status"] = Status.NEW  # to be taken again in the new service
     event = change_ticket(session, ticket, actor, action, **changes)
-    _with_detail(event, reason=reason[:1000])
+    detail: dict[str, object] = {"reason": reason[:1000]}
+    if notify:  # the history says where the notice went
+        detail["notified"] = _tell_receiving_service(session, ctx, ticket, previous, reason,
+                                                     actor)
+    _with_detail(event, **detail)
     for copy in session.scalars(select(TicketCopy).where(
             TicketCopy.ticket_id == ticket.id, TicketCopy.service_code == service_code)):
         session.delete(copy)  # the service now owns the ticket: no more a mere copy
+
+
+def _tell_receiving_service(
+    session: Session, ctx: CommuneContext, ticket: Ticket, previous: str, reason: str,
+    actor: Actor,
+) -> str:
+    """Queue the transfer notice to the ticket's (new) service; returns its address."""
+    services = ctx.config.services
+    service = services[ticket.service_code]
+    origin = services[previous].name if previous in services else previous
+    enqueue_mail(session, ticket.commune_id, "transfer_notice", service.email,
+                 f"Demande n° {ticket.number} transférée à votre service par « {origin} »",
+                 ctx.mail_templates.render(
+                     "transfer_notice.txt", ticket=ticket, service=service, origin=origin,
+                     reason=reason, actor=actor.label, commune=ctx.config.commune,
+                     ticket_url=agent_url(ctx, ticket.number)),
+                 ticket=ticket)
+    return service.email
 
 
 def dispatch(
@@ -99,8 +123,9 @@ def dispatch(
         qualify(session, ctx, ticket, category_code, actor)
     if service_code == ticket.service_code:
         return
+    # Routing, like intake's, which tells no service either: the ticket joins its queue.
     transfer(session, ctx, ticket, service_code, reason or "Orientation après tri", actor,
-             action="ticket.dispatched")
+             action="ticket.dispatched", notify=False)
 
 
 # --- assign ----------------------------------------------------------------------------

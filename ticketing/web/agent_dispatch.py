@@ -10,10 +10,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
 from ticketing.domain.rights import permissions_on
-from ticketing.models import AuditEvent, Forwarding, Status, ThreadEntry, Ticket
+from ticketing.models import OPEN_STATUSES, AuditEvent, Forwarding, Status, ThreadEntry, Ticket
 from ticketing.operations import dispatch as ops
 from ticketing.operations.events import Actor
 from ticketing.web.agent_forms import agent_status_label
@@ -37,7 +38,8 @@ from ticketing.web.dispatch_forms import (
 )
 from ticketing.web.extensions import db
 from ticketing.web.labels import channel_label
-from ticketing.web.queries import copied_services, ticket_version, triage_tickets
+from ticketing.web.paging import page_number, paginate
+from ticketing.web.queries import copied_services, ticket_version
 from ticketing.web.registry import current_commune
 from ticketing.web.themes import render_page
 
@@ -193,10 +195,20 @@ def dispatch_detail(event: AuditEvent) -> str:
                        new=agent_status_label(after.get("status", ""))))
     if after.get("reason"):
         parts.append(_("motif : %(reason)s", reason=after["reason"]))
+    if after.get("notified"):
+        parts.append(_("service prévenu à %(address)s", address=after["notified"]))
     return " — ".join(p for p in parts if p)
 
 
 # --- the triage queue ------------------------------------------------------------------
+
+
+def triage_statement(commune_id: int, triage_service: str) -> Select[tuple[Ticket]]:
+    """The triage service's open tickets still to qualify or dispatch, oldest due first."""
+    return (select(Ticket)
+            .where(Ticket.commune_id == commune_id, Ticket.service_code == triage_service,
+                   Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(Ticket.answer_due_on, Ticket.id))
 
 
 @bp.get("/a-trier")
@@ -204,11 +216,13 @@ def triage() -> str:
     if not can_triage():
         abort(403)
     ctx = current_commune()
-    tickets = triage_tickets(db.session, ctx.commune_id, ctx.config.commune.triage_service)
+    page = paginate(db.session, triage_statement(ctx.commune_id,
+                                                 ctx.config.commune.triage_service),
+                    page_number(request.args))
     rows = [(t, _versioned(DispatchForm(formdata=None, category=t.category_code or "",
                                         service=t.service_code).offer(ctx.config, f"tri-{t.id}"),
-                           t)) for t in tickets]
-    return render_page("agent/triage.html", rows=rows, config=ctx.config,
+                           t)) for t in page.items]
+    return render_page("agent/triage.html", rows=rows, page=page, config=ctx.config,
                        triage_service=ctx.config.services[ctx.config.commune.triage_service])
 
 
@@ -271,8 +285,9 @@ def dispatch(ticket: Ticket) -> Any:
     refused = _run(ticket, "dispatch", form, apply)
     if refused is not None:
         return refused
-    if from_triage:
-        return redirect(url_for(".triage"), 303)
+    if from_triage:  # back to the page of the queue the agent was working through
+        number = page_number(request.form)
+        return redirect(url_for(".triage", page=number if number > 1 else None), 303)
     return _back_to(ticket) if "view" in permissions_on_ticket(ticket) else redirect(
         url_for(".triage" if can_triage() else "agent.queue"), 303)
 

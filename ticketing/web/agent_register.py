@@ -11,12 +11,13 @@ from flask import Blueprint, Response, abort, flash, g, redirect, request, send_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
 
 from ticketing.config.schema import Channel
 from ticketing.documents.acknowledgement_slip import render_acknowledgement_slip, slip_filename
 from ticketing.domain.deadlines import local_date
-from ticketing.models import Citizen, RegisterEntry, Ticket, utcnow
+from ticketing.models import Citizen, RegisterEntry, Ticket, TicketCopy, utcnow
 from ticketing.operations.acknowledgement import text_message_number
 from ticketing.operations.attachments import IncomingFile, blob_path
 from ticketing.operations.events import Actor
@@ -24,7 +25,6 @@ from ticketing.operations.intake import CitizenDetails, IntakeRejected
 from ticketing.operations.registration import (
     Registration,
     find_citizens,
-    recent_entries,
     register_request,
     registration_of,
 )
@@ -33,9 +33,11 @@ from ticketing.web.auth import (
     guard_agent_area,
     permissions_on_ticket,
     require,
+    services_in_view,
 )
 from ticketing.web.extensions import db
 from ticketing.web.labels import channel_label
+from ticketing.web.paging import page_number, paginate
 from ticketing.web.public_forms import ACCEPT_HINTS
 from ticketing.web.register_forms import RegisterForm
 from ticketing.web.registry import current_commune, registry
@@ -102,10 +104,32 @@ def _today() -> date:
 @bp.get("/enregistrer")
 def index() -> str:
     _require_register()
-    entries = recent_entries(db.session, current_commune().commune_id)
+    page = paginate(db.session, register_statement(current_commune().commune_id),
+                    page_number(request.args))
     return render_page("agent/register_index.html", kinds=KINDS, titles=TITLES,
-                       entries=entries, services=current_commune().config.services,
-                       shown={e.id for e in entries if _may_see(e)})
+                       entries=page.items, page=page, services=current_commune().config.services,
+                       shown=_shown(page.items))
+
+
+def register_statement(commune_id: int) -> Select[tuple[RegisterEntry]]:
+    """The commune's register, newest line first."""
+    return (select(RegisterEntry).where(RegisterEntry.commune_id == commune_id)
+            .options(joinedload(RegisterEntry.ticket), joinedload(RegisterEntry.registered_by))
+            .order_by(RegisterEntry.registered_at.desc(), RegisterEntry.id.desc()))
+
+
+def _shown(entries: list[RegisterEntry]) -> set[int]:
+    """The entries whose details the reader may see (``_may_see``, in one query): those they
+    registered, and those whose ticket is in, or copied to, a service they can view."""
+    if not entries:
+        return set()
+    services = sorted(services_in_view())
+    copied = select(TicketCopy.ticket_id).where(TicketCopy.service_code.in_(services))
+    return set(db.session.scalars(
+        select(RegisterEntry.id).join(Ticket, Ticket.id == RegisterEntry.ticket_id)
+        .where(RegisterEntry.id.in_([e.id for e in entries]),
+               or_(RegisterEntry.registered_by_id == current_agent().id,
+                   Ticket.service_code.in_(services), Ticket.id.in_(copied)))))
 
 
 @bp.route("/enregistrer/<kind>", methods=["GET", "POST"])
