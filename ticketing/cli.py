@@ -157,6 +157,43 @@ def _deadlines_recompute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_invite(args: argparse.Namespace) -> int:
+    """Create or find an agent, grant a role, queue the password link and print it."""
+    from ticketing.operations.invitations import invite_from_command
+    from ticketing.operations.staff import StaffChangeRefused
+    from ticketing.web.extensions import db
+
+    app = _app()
+    ctx = app.extensions["aiguillage"].context(args.commune)
+    if ctx is None:
+        return _usage_error(f"unknown commune {args.commune!r}")
+    if args.role is not None and args.role not in ctx.config.roles:
+        return _usage_error(f"unknown role {args.role!r} in {args.commune}; known: "
+                            f"{', '.join(ctx.config.roles)}")
+    if args.service is not None and args.service not in ctx.config.services:
+        return _usage_error(f"unknown service {args.service!r} in {args.commune}; known: "
+                            f"{', '.join(ctx.config.services)}")
+    with app.app_context():
+        try:
+            invitation = invite_from_command(db.session, ctx, args.email, full_name=args.name,
+                                             role=args.role, service=args.service)
+        except StaffChangeRefused as exc:
+            db.session.rollback()
+            return _usage_error(str(exc))
+        db.session.commit()
+        agent = invitation.agent
+        print(f"agent {'created' if invitation.created else 'found'}: {agent.email} "
+              f"({agent.full_name})")
+        if invitation.granted:
+            print("role granted: {1} in service {0}".format(*invitation.granted))
+        elif args.role is not None:
+            print(f"role already held: {args.role}")
+        print("password link queued by mail (sent by the scheduler or `aiguillage outbox "
+              "drain`), valid 3 days, single use:")
+        print(f"  {invitation.link}")
+    return 0
+
+
 def _jobs_run_once(_args: argparse.Namespace) -> int:
     from ticketing.jobs import run_all_once
 
@@ -254,6 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     recompute.add_argument("--commune", required=True)
     recompute.add_argument("--ticket", help="one ticket number")
     recompute.set_defaults(func=_deadlines_recompute)
+
+    agent = commands.add_parser("agent", help="agent accounts").add_subparsers(
+        dest="action", required=True)
+    invite = agent.add_parser(
+        "invite", help="create the agent if needed, grant a role, mail and print the link "
+                       "to choose a password (e.g. the first administrator)")
+    invite.add_argument("commune", help="the commune's slug")
+    invite.add_argument("email")
+    invite.add_argument("--name", default="", help="full name (needed for a new agent)")
+    invite.add_argument("--role", help="a role code of roles.yaml, e.g. administrateur")
+    invite.add_argument("--service", help="the service the role applies to "
+                                          "(default: the commune's triage service)")
+    invite.set_defaults(func=_agent_invite)
 
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True)

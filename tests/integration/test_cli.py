@@ -7,10 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import csrf_token, login
 from ticketing.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ticketing.settings import REPO_ROOT
 
@@ -114,3 +117,82 @@ def test_serve_without_a_schema_says_to_upgrade(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "aiguillage db upgrade" in result.stderr
+
+
+FIRST_ADMIN = "premiere.admin@champignac.example"
+LINK = re.compile(r"^  (http://\S+/agent/mot-de-passe/\S+)$", re.M)
+
+
+def test_agent_invite_gives_the_first_administrator_a_working_link(  # type: ignore[no-untyped-def]
+        tmp_path: Path, smtp_server, settings, configs) -> None:
+    """A real install has no account: the command creates the administrator, mails the
+    link and prints it; the link sets a password that opens the admin pages."""
+    from ticketing.web import create_app
+    from ticketing.web.extensions import db
+
+    env = {"AIGUILLAGE_DATA_DIR": str(tmp_path / "data"),
+           "AIGUILLAGE_SMTP_PORT": str(smtp_server.port)}
+    assert aiguillage("db", "upgrade", env=env).returncode == 0
+
+    invited = aiguillage("agent", "invite", DEMO, FIRST_ADMIN.upper(), "--name", "Adèle Premier",
+                         "--role", "administrateur", "--service", "cabinet", env=env)
+    assert invited.returncode == 0, invited.stderr
+    assert f"agent created: {FIRST_ADMIN} (Adèle Premier)" in invited.stdout
+    assert "role granted: administrateur in service cabinet" in invited.stdout
+    match = LINK.search(invited.stdout)
+    assert match, invited.stdout
+    link = match.group(1)
+
+    assert aiguillage("outbox", "drain", env=env).returncode == 0
+    [mail] = smtp_server.messages
+    assert mail.rcpt_tos == [FIRST_ADMIN] and link in mail.body
+
+    database_url = f"sqlite:///{tmp_path / 'data' / 'aiguillage.sqlite3'}"
+    app = create_app(replace(settings, database_url=database_url, data_dir=tmp_path / "data"),
+                     configs, overrides={"TESTING": True})
+    try:
+        client = app.test_client()
+        path = urlsplit(link).path
+        password = "Un cormoran patient traverse la Moselle"
+        chosen = client.post(path, data={"password": password, "confirm": password,
+                                         "csrf_token": csrf_token(client, path)})
+        assert chosen.status_code == 303
+        assert login(client, FIRST_ADMIN, password=password).status_code == 303
+        assert client.get(f"/{DEMO}/agent/admin/agents").status_code == 200
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_agent_invite_again_grants_nothing_twice_and_replaces_the_link(tmp_path: Path) -> None:
+    env = {"AIGUILLAGE_DATA_DIR": str(tmp_path / "data")}
+    assert aiguillage("db", "upgrade", env=env).returncode == 0
+    args = ("agent", "invite", DEMO, FIRST_ADMIN, "--name", "Adèle Premier",
+            "--role", "administrateur")
+    first = aiguillage(*args, env=env)
+    again = aiguillage(*args, env=env)
+
+    assert again.returncode == 0, again.stderr
+    assert "agent found" in again.stdout and "role already held" in again.stdout
+    links = [LINK.search(run.stdout).group(1) for run in (first, again)]  # type: ignore[union-attr]
+    assert links[0] != links[1]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (("--role", "admin"), ("unknown role 'admin'", "administrateur")),
+    (("--role", "administrateur", "--service", "nulle-part"),
+     ("unknown service 'nulle-part'", "cabinet")),
+    (("--name", ""), ("Indiquez le nom de l'agent",)),
+])
+def test_agent_invite_refuses_what_it_cannot_do_and_creates_nothing(
+        tmp_path: Path, extra: tuple[str, ...], expected: tuple[str, ...]) -> None:
+    env = {"AIGUILLAGE_DATA_DIR": str(tmp_path / "data")}
+    assert aiguillage("db", "upgrade", env=env).returncode == 0
+    name = () if "--name" in extra else ("--name", "Adèle Premier")
+    refused = aiguillage("agent", "invite", DEMO, FIRST_ADMIN, *name, *extra, env=env)
+    assert refused.returncode == 2
+    for text in expected:
+        assert text in refused.stderr
+    retried = aiguillage("agent", "invite", DEMO, FIRST_ADMIN, "--name", "Adèle Premier", env=env)
+    assert "agent created" in retried.stdout
