@@ -51,6 +51,8 @@ OPEN_ENDPOINTS = {"account.forgot_password", "account.new_password", "account.se
 PENDING = "pending_second_factor"
 PENDING_SECONDS = 300
 PENDING_MAX_FAILURES = 5
+# The identity provider's ID token of a single sign-on, for its logout (``sso``).
+SSO_ID_TOKEN = "sso_id_token"
 
 
 @bp.before_request
@@ -89,22 +91,26 @@ def _pending_key() -> str:
 # --- sign-in, second step --------------------------------------------------------------
 
 
-def continue_login(agent: Agent, target: str | None, method: str = "password") -> Response:
-    """After the first step (password, or the commune's single sign-on): ask for the TOTP
-    code if enrolled, else sign in."""
+def continue_login(agent: Agent, target: str | None, method: str = "password",
+                   id_token: str | None = None) -> Response:
+    """After the first step (password, or the commune's single sign-on, whose ``id_token``
+    is kept for its logout): ask for the TOTP code if enrolled, else sign in."""
     if totp_enabled(agent):
         session.clear()  # nothing of an earlier session survives
         session[PENDING] = {"agent_id": agent.id, "commune_id": agent.commune_id,
-                            "at": now(), "next": target, "failures": 0, "method": method}
+                            "at": now(), "next": target, "failures": 0, "method": method,
+                            "id_token": id_token}
         return redirect(url_for("account.second_factor"), 303)
-    return _finish_login(agent, target, None, method)
+    return _finish_login(agent, target, None, method, id_token)
 
 
 def _finish_login(agent: Agent, target: str | None, second_factor: str | None,
-                  method: str) -> Response:
+                  method: str, id_token: str | None) -> Response:
     record_login(db.session, agent, _remote(), second_factor, method)
     db.session.commit()
     sign_in(agent)
+    if id_token:
+        session[SSO_ID_TOKEN] = id_token
     flash(_("Bonjour %(name)s, vous êtes connecté(e).", name=agent.full_name), "success")
     return redirect(target or url_for("agent.queue"), 303)
 
@@ -139,7 +145,7 @@ def second_factor() -> Any:
         if ok:
             pending = session[PENDING]
             return _finish_login(agent, pending.get("next"), "totp",
-                                 pending.get("method", "password"))
+                                 pending.get("method", "password"), pending.get("id_token"))
         pending = dict(session[PENDING], failures=session[PENDING].get("failures", 0) + 1)
         if pending["failures"] >= PENDING_MAX_FAILURES:
             session.pop(PENDING, None)

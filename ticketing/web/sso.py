@@ -2,24 +2,28 @@
 
 Configured by the ``sso:`` section of commune.yaml. The provider replaces the password
 step only: the e-mail it vouches for must be an active agent's, and an agent with a TOTP
-second factor still gives a code.
+second factor still gives a code. Logging out of Aiguillage after a single sign-on also
+ends the provider's session when it advertises an ``end_session_endpoint`` (OpenID Connect
+RP-initiated logout), then comes back to the login page.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlencode
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, abort, current_app, request, session
+from flask import Blueprint, abort, current_app, g, request, session
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from ticketing.operations.accounts import agent_for_single_sign_on
 from ticketing.operations.context import CommuneContext
-from ticketing.web.account import continue_login
+from ticketing.web.account import SSO_ID_TOKEN, continue_login
 from ticketing.web.agent_forms import LoginForm
 from ticketing.web.auth import local_path
 from ticketing.web.extensions import db, limiter
@@ -30,6 +34,8 @@ bp = Blueprint("sso", __name__, url_prefix="/<commune>/agent/sso")
 
 EXTENSION = "aiguillage.oauth"
 NEXT = "sso_next"
+LOGOUT_ENDPOINT = "agent.logout"
+_LOGOUT_HINT = "sso_logout_id_token"  # in ``g``: the session is cleared by the logout
 
 
 @bp.record_once
@@ -91,8 +97,54 @@ def callback() -> Any:
     if agent is None:
         return _refused(_("Aucun compte d'agent actif ne correspond à votre compte de la "
                           "mairie. Adressez-vous à l'administrateur de l'application."))
-    return continue_login(agent, session.pop(NEXT, None), method="oidc")
+    return continue_login(agent, session.pop(NEXT, None), method="oidc",
+                          id_token=token.get("id_token"))
 
 
 def _refused(message: str) -> tuple[str, int]:
     return render_page("agent/login.html", form=LoginForm(), error=message, next=None), 403
+
+
+# --- logout from the provider too ------------------------------------------------------
+
+
+def _login_url(ctx: CommuneContext) -> str:
+    """Where the provider sends the agent back after its logout (registered with it)."""
+    return f"{ctx.config.commune.public_url.rstrip('/')}/{ctx.config.slug}/agent/connexion"
+
+
+def provider_logout_url(ctx: CommuneContext, id_token: str) -> str | None:
+    """The provider's logout URL for this sign-on, or None without a provider, an
+    ``end_session_endpoint``, or an answer from the provider (the local logout stands)."""
+    settings = ctx.config.commune.sso
+    if settings is None:
+        return None
+    try:
+        metadata = _client(ctx).load_server_metadata()
+    except (requests.RequestException, ValueError) as exc:
+        current_app.logger.warning("single sign-on logout skipped: %s", exc)
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if not endpoint:
+        return None
+    query = urlencode({"id_token_hint": id_token, "client_id": settings.client_id,
+                       "post_logout_redirect_uri": _login_url(ctx)})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+@bp.before_app_request
+def _keep_id_token_for_logout() -> None:
+    if request.endpoint == LOGOUT_ENDPOINT and session.get(SSO_ID_TOKEN):
+        g.setdefault(_LOGOUT_HINT, session[SSO_ID_TOKEN])
+
+
+@bp.after_app_request
+def _logout_from_provider(response: Response) -> Response:
+    """After the local logout of a single sign-on: on to the provider's logout."""
+    id_token = g.pop(_LOGOUT_HINT, None)
+    ctx = g.get("commune")
+    if id_token and ctx is not None and response.status_code in (302, 303):
+        url = provider_logout_url(ctx, id_token)
+        if url:
+            response.headers["Location"] = url
+    return response
