@@ -36,7 +36,7 @@ from ticketing.operations.contacts import contact_addresses
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.deadlines import resume_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
-from ticketing.operations.intake import CitizenDetails, IntakeRequest, submit_request
+from ticketing.operations.intake import CitizenDetails, IntakeRequest, submit_requests
 from ticketing.operations.outbox import enqueue_mail
 from ticketing.operations.tickets import add_note
 
@@ -157,13 +157,61 @@ def _open_ticket(
     session: Session, ctx: CommuneContext, mailbox: Mailbox, mail: ParsedMail,
     decision: Decision, now: datetime, sent: SentCounts | None = None,
 ) -> Applied:
-    files = _sort_files(ctx, mail)
-    first, last = split_name(mail.from_name, mail.from_address)
+    return open_tickets(session, ctx, mailbox, [(mail, decision)], now, sent)[0]
+
+
+def open_tickets(
+    session: Session, ctx: CommuneContext, mailbox: Mailbox,
+    mails: list[tuple[ParsedMail, Decision]], now: datetime | None = None,
+    sent: SentCounts | None = None,
+) -> list[Applied]:
+    """New tickets (or follow-ups) for ``mails``, in order, through the intake use case in
+    one batch; every ticket has its id on return. ``sent``: as for ``apply_decision``."""
+    now = now or utcnow()
+    files = [_sort_files(ctx, mail) for mail, _ in mails]
+    capped = [_ack_capped(session, ctx, mailbox, mail, now, sent) for mail, _ in mails]
+    tickets = submit_requests(session, ctx, [
+        (_intake_request(mail, mailbox, sorted_files, now, not cap),
+         Actor.citizen(mail.from_address or "courriel"))
+        for (mail, _), sorted_files, cap in zip(mails, files, capped, strict=True)])
+    if any(ticket.id is None for ticket in tickets):
+        session.flush()  # no acknowledgement flushed them: the inbound records want the ids
+    applied = []
+    for (mail, decision), ticket, sorted_files, cap in zip(mails, tickets, files, capped,
+                                                          strict=True):
+        if cap:
+            record_event(session, ctx.commune_id, MAIL_ACTOR, "acknowledgement.capped", ticket,
+                         after={"to": mail.from_address, "cap_per_hour": mailbox.ack_cap_per_hour})
+        if decision.kind == DecisionKind.FOLLOW_UP and decision.ticket_id is not None:
+            earlier = _ticket(session, ctx, decision.ticket_id)
+            if earlier is not None:
+                change_ticket(session, ticket, MAIL_ACTOR, "ticket.follow_up_linked",
+                              follow_up_of_id=earlier.id)
+        _note_refused(session, ticket, sorted_files)
+        applied.append(Applied(ticket.id, f"{decision.kind}: ticket {ticket.number}"))
+    return applied
+
+
+def _ack_capped(session: Session, ctx: CommuneContext, mailbox: Mailbox, mail: ParsedMail,
+                now: datetime, sent: SentCounts | None) -> bool:
+    """Whether the sender already had ``ack_cap_per_hour`` automatic answers this hour
+    (counting this one as queued when it is not)."""
     address = mail.from_address or ""
+    if not address:
+        return False
     already = (sent.count(address) if sent is not None else
-               _acks_last_hour(session, ctx.commune_id, address, now)) if address else 0
-    capped = bool(address) and already >= mailbox.ack_cap_per_hour
-    ticket = submit_request(session, ctx, IntakeRequest(
+               _acks_last_hour(session, ctx.commune_id, address, now))
+    if already >= mailbox.ack_cap_per_hour:
+        return True
+    if sent is not None:
+        sent.queued(address)
+    return False
+
+
+def _intake_request(mail: ParsedMail, mailbox: Mailbox, files: _Files, now: datetime,
+                    acknowledge: bool) -> IntakeRequest:
+    first, last = split_name(mail.from_name, mail.from_address)
+    return IntakeRequest(
         channel=Channel.EMAIL,
         citizen=CitizenDetails(last_name=last, first_name=first, email=mail.from_address),
         description=mail.text.strip() or "(courriel sans texte)",
@@ -171,20 +219,8 @@ def _open_ticket(
         subject=mail.subject.strip()[:300],
         files=files.accepted,
         forced_service=mailbox.service_hint,
-        acknowledge=not capped,
-    ), Actor.citizen(mail.from_address or "courriel"))
-    if capped:
-        record_event(session, ctx.commune_id, MAIL_ACTOR, "acknowledgement.capped", ticket,
-                     after={"to": mail.from_address, "cap_per_hour": mailbox.ack_cap_per_hour})
-    elif sent is not None and ticket.citizen.email:
-        sent.queued(ticket.citizen.email)
-    if decision.kind == DecisionKind.FOLLOW_UP and decision.ticket_id is not None:
-        earlier = _ticket(session, ctx, decision.ticket_id)
-        if earlier is not None:
-            change_ticket(session, ticket, MAIL_ACTOR, "ticket.follow_up_linked",
-                          follow_up_of_id=earlier.id)
-    _note_refused(session, ticket, files)
-    return Applied(ticket.id, f"{decision.kind}: ticket {ticket.number}")
+        acknowledge=acknowledge,
+    )
 
 
 def _add_reply(

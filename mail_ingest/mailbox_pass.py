@@ -1,10 +1,11 @@
 """One run over one mailbox, holding its lock: fetch by batches, handle by groups.
 
 Messages are fetched by FETCH_BATCH and handled by groups of GROUP: one transaction per
-group. A group is first run without SAVEPOINTs (two statements less per message); if any
-of its messages fails, the transaction is rolled back and the group is run again with a
-SAVEPOINT per message, so the bad one rolls back alone. Once the batch's groups have
-committed, its messages are moved with one IMAP MOVE per target folder.
+group. A group is first run without SAVEPOINTs, its new requests going through the intake
+use case in one batch (one query per kind and one flush for the group, instead of a dozen
+statements per mail); if any of its messages fails, the transaction is rolled back and the
+group is run again with a SAVEPOINT per message, so the bad one rolls back alone. Once the
+batch's groups have committed, its messages are moved with one IMAP MOVE per target folder.
 """
 
 from __future__ import annotations
@@ -13,25 +14,28 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from mail_ingest.apply import DatabaseThreadLookup, SentCounts, apply_decision
+from mail_ingest.apply import DatabaseThreadLookup, SentCounts, apply_decision, open_tickets
 from mail_ingest.decide import decide
 from mail_ingest.fetched import FetchedMail, parse_header_only
 from mail_ingest.imap import FETCH_BATCH, ImapUnavailable, MailboxConnection
 from mail_ingest.ledger import DatabaseUnavailable, Ledger, identity
 from mail_ingest.locks import Lease
 from mail_ingest.mailboxes import MailboxTarget
-from mail_ingest.message import MailUnreadable, ParsedMail
+from mail_ingest.message import Decision, DecisionKind, MailUnreadable, ParsedMail
 from mail_ingest.rejection import tell_too_large
 from mail_ingest.reports import MailboxReport, Outcome
 from ticketing.models import InboundStatus
 from ticketing.operations.attachments import store_bytes
 
 log = logging.getLogger(__name__)
+
+_OPENS_TICKET = (DecisionKind.NEW_TICKET, DecisionKind.FOLLOW_UP)
 
 # Messages per transaction. Each group costs one COMMIT and one IMAP MOVE, so a larger group
 # is faster; a smaller one redoes less work after a crash and holds SQLite's single writer
@@ -41,6 +45,18 @@ GROUP = 10
 
 class _Isolate(Exception):
     """A message failed in a group run without SAVEPOINTs: run the group again with them."""
+
+
+@dataclass
+class _NewRequest:
+    """A mail of a group run without SAVEPOINTs that opens a ticket: opened with the others
+    at the end of the group."""
+
+    uid: int
+    raw: bytes
+    sha: str
+    mail: ParsedMail
+    decision: Decision
 
 
 class MailboxPass:
@@ -56,6 +72,7 @@ class MailboxPass:
         self.last_uid = 0
         self.saved_uid = 0
         self.sent = SentCounts(session, target.ctx.commune_id)
+        self.new_requests: list[_NewRequest] = []
 
     def run(self, password: str) -> None:
         started = time.monotonic()
@@ -109,6 +126,7 @@ class MailboxPass:
             self.last_uid, self.blocked = mark
             self.sent.forget()
             self.ledger.identities.clear()
+            self.new_requests.clear()
             return self._group_run(items, isolated=True)
 
     def _group_run(self, items: list[FetchedMail], isolated: bool) -> Outcome:
@@ -130,6 +148,7 @@ class MailboxPass:
             else:
                 self._or_isolate(self._handle, group, item)
         if not isolated:
+            self._or_isolate(self._open_new_tickets)
             self._or_isolate(self.session.flush)  # the last message's rows are pending
         if self.last_uid != self.saved_uid:
             self.ledger.save_position(self.last_uid)
@@ -226,16 +245,34 @@ class MailboxPass:
         self._failed(group, uid, raw, sha, mail, exc)
 
     def _ingest(self, uid: int, raw: bytes, sha: str, mail: ParsedMail) -> str:
-        """Inside the message's SAVEPOINT: ticket or reply, raw .eml, inbound record."""
+        """Ticket or reply, raw .eml, inbound record (inside the message's SAVEPOINT when
+        isolated; else a new request waits for the group's batch)."""
         ctx = self.target.ctx
-        decision = decide(mail, ctx.commune_id, DatabaseThreadLookup(self.session, ctx.commune_id),
-                          ctx.signing_key)
+        with self.session.no_autoflush:  # the group's pending rows are not what it looks up
+            decision = decide(mail, ctx.commune_id,
+                              DatabaseThreadLookup(self.session, ctx.commune_id), ctx.signing_key)
         store_bytes(self.mail_dir, raw)
+        if not self.isolated and decision.kind in _OPENS_TICKET:
+            self.new_requests.append(_NewRequest(uid, raw, sha, mail, decision))
+            return f"{decision.kind}: with the group's new tickets"
         applied = apply_decision(self.session, ctx, self.mailbox, mail, decision,
                                  sent=self.sent)
         self.ledger.record(uid, raw, sha, mail, InboundStatus.PROCESSED, reason=applied.summary,
                            decision=decision.kind, ticket_id=applied.ticket_id)
         return applied.summary
+
+    def _open_new_tickets(self) -> None:
+        """The group's new requests, through intake in one batch, and their inbound records."""
+        requests, self.new_requests = self.new_requests, []
+        if not requests:
+            return
+        applied = open_tickets(self.session, self.target.ctx, self.mailbox,
+                               [(request.mail, request.decision) for request in requests],
+                               sent=self.sent)
+        for request, done in zip(requests, applied, strict=True):
+            self.ledger.record(request.uid, request.raw, request.sha, request.mail,
+                               InboundStatus.PROCESSED, reason=done.summary,
+                               decision=request.decision.kind, ticket_id=done.ticket_id)
 
     def _advance(self, uid: int) -> None:
         if not self.blocked:

@@ -213,3 +213,49 @@ def test_concurrent_intake_never_gives_the_same_number_twice(app, demo_ctx):  # 
         thread.join()
     assert not errors
     assert sorted(numbers) == [f"2026-{i:06d}" for i in range(1, 25)]
+
+
+def test_a_batch_is_numbered_in_order_and_acknowledged_like_single_requests(app, demo_ctx):  # type: ignore[no-untyped-def]  # noqa: E501
+    """The mail channel files a group of mails in one batch: each gets its own number (in
+    order, across a new year), tracking code, audit event and acknowledgement, and mails
+    from one new address share one citizen."""
+    from ticketing.models import Citizen
+    from ticketing.operations.intake import submit_requests
+
+    late = datetime(2026, 12, 31, 22, 0, tzinfo=UTC)  # 23:00 in Paris
+    next_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already 2027 in Paris
+    same = CitizenDetails(last_name="Petit", first_name="Zoé", email="zoe.petit@example.org")
+    requests = [
+        (_request(received_at=late, citizen=same), Actor.citizen("a")),
+        (_request(received_at=next_year, description="Le réverbère est éteint."),
+         Actor.citizen("b")),
+        (_request(received_at=late, citizen=same, subject="Deuxième"), Actor.citizen("c")),
+    ]
+    with app.app_context():
+        submit_request(db.session, demo_ctx, _request(received_at=late), Actor.citizen("0"))
+        tickets = submit_requests(db.session, demo_ctx, requests)
+        db.session.commit()
+        assert [t.number for t in tickets] == ["2026-000002", "2027-000001", "2026-000003"]
+        assert len({t.tracking_code for t in tickets}) == 3
+        assert tickets[0].citizen_id == tickets[2].citizen_id != tickets[1].citizen_id
+        assert tickets[1].service_code == "eclairage"  # routed like any request
+        assert db.session.scalar(select(func.count(Citizen.id)).where(
+            Citizen.email == "zoe.petit@example.org")) == 1
+        for ticket in tickets:
+            assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+                AuditEvent.ticket_id == ticket.id, AuditEvent.action == "ticket.created")) == 1
+            [ack] = db.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.ticket_id == ticket.id)).all()
+            assert ticket.tracking_code in ack.subject and ack.message_id
+
+
+def test_one_rejected_request_rejects_its_batch(app, demo_ctx):  # type: ignore[no-untyped-def]
+    from ticketing.operations.intake import submit_requests
+
+    with app.app_context():
+        with pytest.raises(IntakeRejected):
+            submit_requests(db.session, demo_ctx, [
+                (_request(), Actor.citizen("a")),
+                (_request(category_code="nope"), Actor.citizen("b"))])
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Ticket.id))) == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -27,10 +27,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_session
+from sqlalchemy.orm import (
+    Mapped,
+    Mapper,
+    Session,
+    mapped_column,
+    object_session,
+    relationship,
+)
 
 from ticketing.domain.audit_chain import GENESIS_HASH, ChainedFields, event_hash
 from ticketing.models.base import Base, TenantScoped, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ticketing.models.ticket import Ticket
 
 
 class AuditEvent(TenantScoped, Base):
@@ -54,6 +64,9 @@ class AuditEvent(TenantScoped, Base):
     sequence: Mapped[int] = mapped_column(Integer)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Lets an event be recorded for a ticket not yet inserted: the flush fills ticket_id
+    # before the event is chained (tickets are inserted first).
+    ticket: Mapped[Ticket | None] = relationship()
 
     def chained_fields(self) -> ChainedFields:
         return ChainedFields(
@@ -158,8 +171,11 @@ def _move_chain_heads(session: Session, _context) -> None:  # type: ignore[no-un
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_chain_heads(session: Session, _transaction) -> None:  # type: ignore[no-untyped-def]
+def _forget_chain_heads(session: Session, transaction) -> None:  # type: ignore[no-untyped-def]
     """Any transaction or savepoint that ends may have rolled heads back: read them again
-    (still locked) at the next event."""
+    (still locked) at the next event. A flush's own subtransaction is not one of them (it
+    cannot roll back alone), so a transaction that flushes often reads its heads once."""
+    if transaction.parent is not None and not transaction.nested:
+        return
     session.info.pop(_LOCKED_KEY, None)
     session.info.pop(_MOVED_KEY, None)

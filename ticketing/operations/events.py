@@ -51,12 +51,10 @@ def record_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit event (flushes, so the ticket has its id)."""
-    if ticket is not None and ticket.id is None:
-        session.flush()
+    """Append an audit event; a ticket not yet inserted gets its id at the next flush."""
     event = AuditEvent(
         commune_id=commune_id,
-        ticket_id=ticket.id if ticket is not None else None,
+        ticket=ticket,
         actor_kind=actor.kind,
         actor_agent_id=actor.agent_id,
         actor_label=actor.label,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ticketing.config.schema import Channel
+from ticketing.config.schema import Category, Channel
 from ticketing.domain.codes import format_ticket_number, new_tracking_code
 from ticketing.domain.deadlines import compute_deadlines, local_date, silence_date
 from ticketing.domain.places import place_problem
@@ -72,6 +74,37 @@ def submit_request(
     session: Session, ctx: CommuneContext, request: IntakeRequest, actor: Actor
 ) -> Ticket:
     """Register, route, date and acknowledge a request; the caller commits."""
+    return submit_requests(session, ctx, [(request, actor)])[0]
+
+
+def submit_requests(
+    session: Session, ctx: CommuneContext, requests: Sequence[tuple[IntakeRequest, Actor]]
+) -> list[Ticket]:
+    """Register, route, date and acknowledge several requests at once (a mailbox's group of
+    mails), in order; the caller commits. The same rules as for one, with one query per kind
+    for the whole batch (citizens, numbers, tracking codes) and one flush. A rejected
+    request rejects the batch: the caller retries its requests one at a time."""
+    checked = [_checked(ctx, request) for request, _ in requests]
+    with session.no_autoflush:  # the lookups below never need the pending tickets
+        citizens = _citizens_for(session, ctx.commune_id, [request for request, _ in requests])
+        numbers = _ticket_numbers(session, ctx, [request for request, _ in requests])
+        codes = _unused_tracking_codes(session, ctx.commune_id, len(requests))
+    tickets = []
+    for (request, actor), (category, content_types), citizen, number, code in zip(
+            requests, checked, citizens, numbers, codes, strict=True):
+        tickets.append(_new_ticket(session, ctx, request, actor, category, content_types,
+                                   citizen, number, code))
+    acknowledged = [ticket for ticket, (request, _) in zip(tickets, requests, strict=True)
+                    if request.acknowledge]
+    if acknowledged:
+        session.flush()  # the acknowledgements' signed Message-IDs embed the ticket ids
+    for ticket in acknowledged:
+        queue_acknowledgement(session, ctx, ticket)
+    return tickets
+
+
+def _checked(ctx: CommuneContext, request: IntakeRequest) -> tuple[Category | None, list[str]]:
+    """The request's category and its files' content types, or IntakeRejected."""
     config = ctx.config
     category = None
     if request.category_code is not None:
@@ -82,16 +115,21 @@ def submit_request(
         content_types = check_files(request.files, config.commune.attachments)
     except AttachmentRejected as exc:
         raise IntakeRejected("attachments", str(exc)) from exc
-
     _check_place(config.commune, request)
-    if request.citizen_id is not None:
-        citizen = _known_citizen(session, ctx.commune_id, request.citizen_id)
-    else:
-        citizen = _find_or_create_citizen(session, ctx.commune_id, request.citizen)
+    if request.forced_service is not None and request.forced_service not in config.services:
+        raise IntakeRejected("service", "Service inconnu.")
+    return category, content_types
+
+
+def _new_ticket(
+    session: Session, ctx: CommuneContext, request: IntakeRequest, actor: Actor,
+    category: Category | None, content_types: list[str], citizen: Citizen, number: str,
+    tracking_code: str,
+) -> Ticket:
+    """The ticket, its first thread entry, its files and its ``ticket.created`` event."""
+    config = ctx.config
     subject = request.subject.strip() or _subject_from(request.description, category)
     if request.forced_service is not None:
-        if request.forced_service not in config.services:
-            raise IntakeRejected("service", "Service inconnu.")
         routing = RoutingDecision(request.forced_service, "service de la boîte de réception")
     else:
         routing = route_ticket(
@@ -103,11 +141,6 @@ def submit_request(
         request.category_code, request.received_at, request.sent_on,
         kind=category.kind if category else None,
     )
-    year = local_date(request.received_at, ctx.timezone).year
-    # Neither query needs the pending citizen: it is inserted with the ticket, one flush.
-    with session.no_autoflush:
-        number = format_ticket_number(year, next_sequence(session, ctx.commune_id, year))
-        tracking_code = _unused_tracking_code(session, ctx.commune_id)
     ticket = Ticket(
         commune_id=ctx.commune_id,
         number=number,
@@ -153,32 +186,66 @@ def submit_request(
         "answer_due_on": ticket.answer_due_on, "ack_due_on": ticket.ack_due_on,
         "deadline_rule": deadlines.rule_name, "attachments": len(request.files),
     })
-    if request.acknowledge:
-        queue_acknowledgement(session, ctx, ticket)
     return ticket
 
 
-_CITIZEN_BY_EMAIL = (select(Citizen)
-                     .where(Citizen.commune_id == bindparam("commune_id"),
-                            Citizen.email == bindparam("email"))
-                     .order_by(Citizen.id).limit(1))
+def _ticket_numbers(
+    session: Session, ctx: CommuneContext, requests: Sequence[IntakeRequest]
+) -> list[str]:
+    """One number per request, in order: each year's counter moves once for the batch."""
+    years = [local_date(request.received_at, ctx.timezone).year for request in requests]
+    next_of: dict[int, int] = {}
+    for year, count in sorted(Counter(years).items()):
+        next_of[year] = next_sequence(session, ctx.commune_id, year, count=count) - count + 1
+    numbers = []
+    for year in years:
+        numbers.append(format_ticket_number(year, next_of[year]))
+        next_of[year] += 1
+    return numbers
 
 
-def _find_or_create_citizen(session: Session, commune_id: int, details: CitizenDetails) -> Citizen:
-    """Reuse the citizen known by this e-mail in this commune, refreshing what they gave."""
-    email = details.email.strip().lower() if details.email else None
-    citizen = None
-    if email:
-        citizen = session.scalars(_CITIZEN_BY_EMAIL,
-                                  {"commune_id": commune_id, "email": email}).first()
-    if citizen is None:
-        citizen = Citizen(commune_id=commune_id, email=email, last_name=details.last_name.strip())
-        session.add(citizen)
-    citizen.first_name = details.first_name.strip()
-    citizen.last_name = details.last_name.strip()
-    citizen.phone = (details.phone or "").strip() or citizen.phone
-    citizen.address = (details.address or "").strip() or citizen.address
-    return citizen
+_CITIZENS_BY_EMAIL = (select(Citizen)
+                      .where(Citizen.commune_id == bindparam("commune_id"),
+                             Citizen.email.in_(bindparam("emails", expanding=True)))
+                      .order_by(Citizen.id))
+
+
+def _citizens_for(
+    session: Session, commune_id: int, requests: Sequence[IntakeRequest]
+) -> list[Citizen]:
+    """One citizen per request, in order: the one picked by the agent, else the first known
+    by the same e-mail in this commune (refreshed with what they gave), else a new one —
+    shared by the batch's requests that give the same address."""
+    emails = {_email(request.citizen) for request in requests} - {None}
+    by_email: dict[str, Citizen] = {}
+    if emails:
+        for known in session.scalars(_CITIZENS_BY_EMAIL,
+                                     {"commune_id": commune_id, "emails": sorted(emails)}):
+            by_email.setdefault(known.email or "", known)
+    citizens = []
+    for request in requests:
+        details = request.citizen
+        if request.citizen_id is not None:
+            citizens.append(_known_citizen(session, commune_id, request.citizen_id))
+            continue
+        email = _email(details)
+        citizen = by_email.get(email) if email else None
+        if citizen is None:
+            citizen = Citizen(commune_id=commune_id, email=email,
+                              last_name=details.last_name.strip())
+            session.add(citizen)
+            if email:
+                by_email[email] = citizen
+        citizen.first_name = details.first_name.strip()
+        citizen.last_name = details.last_name.strip()
+        citizen.phone = (details.phone or "").strip() or citizen.phone
+        citizen.address = (details.address or "").strip() or citizen.address
+        citizens.append(citizen)
+    return citizens
+
+
+def _email(details: CitizenDetails) -> str | None:
+    return details.email.strip().lower() if details.email and details.email.strip() else None
 
 
 def _known_citizen(session: Session, commune_id: int, citizen_id: int) -> Citizen:
@@ -189,16 +256,20 @@ def _known_citizen(session: Session, commune_id: int, citizen_id: int) -> Citize
 
 
 # Built once: intake runs for every mail of a large mailbox, statement building adds up.
-_CODE_TAKEN = select(Ticket.id).where(Ticket.commune_id == bindparam("commune_id"),
-                                      Ticket.tracking_code == bindparam("code"))
+_CODES_TAKEN = select(Ticket.tracking_code).where(
+    Ticket.commune_id == bindparam("commune_id"),
+    Ticket.tracking_code.in_(bindparam("codes", expanding=True)))
 
 
-def _unused_tracking_code(session: Session, commune_id: int) -> str:
-    while True:
-        code = new_tracking_code()
-        taken = session.scalar(_CODE_TAKEN, {"commune_id": commune_id, "code": code})
-        if taken is None:
-            return code
+def _unused_tracking_codes(session: Session, commune_id: int, count: int) -> list[str]:
+    """``count`` distinct tracking codes no ticket of the commune has."""
+    codes: list[str] = []
+    while len(codes) < count:
+        fresh = {new_tracking_code() for _ in range(count - len(codes))} - set(codes)
+        taken = set(session.scalars(_CODES_TAKEN, {"commune_id": commune_id,
+                                                   "codes": sorted(fresh)}))
+        codes.extend(code for code in fresh if code not in taken)
+    return codes
 
 
 def _subject_from(description: str, category) -> str:  # type: ignore[no-untyped-def]

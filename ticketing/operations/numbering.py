@@ -14,19 +14,20 @@ from ticketing.models.audit import lock_chain_head
 
 
 def next_sequence(
-    session: Session, commune_id: int, year: int, counters: Table | None = None
+    session: Session, commune_id: int, year: int, counters: Table | None = None,
+    count: int = 1,
 ) -> int:
-    """Increment and return the commune's counter for ``year`` in one atomic statement;
-    ``counters``: another (commune_id, year, last_value) table than the ticket numbers'
-    (the register's chrono).
+    """Increment the commune's counter for ``year`` by ``count`` in one atomic statement and
+    return its new value, the last of the ``count`` numbers taken; ``counters``: another
+    (commune_id, year, last_value) table than the ticket numbers' (the register's chrono).
 
     The commune's audit chain head is locked first: every writer that also records an
     audit event then takes the two locks in the same order (no deadlock on PostgreSQL)."""
     lock_chain_head(session, commune_id)
     statement = _upsert(session.get_bind().dialect.name,
                         counters if counters is not None else TicketCounter.__table__)
-    return int(session.execute(statement, {"commune_id": commune_id, "year": year})
-               .scalar_one())
+    return int(session.execute(statement, {"commune_id": commune_id, "year": year,
+                                           "first": count, "step": count}).scalar_one())
 
 
 @cache
@@ -35,10 +36,11 @@ def _upsert(dialect: str, table: Table) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
-        .values(commune_id=bindparam("commune_id"), year=bindparam("year"), last_value=1)
+        .values(commune_id=bindparam("commune_id"), year=bindparam("year"),
+                last_value=bindparam("first"))
         .on_conflict_do_update(
             index_elements=[table.c.commune_id, table.c.year],
-            set_={"last_value": table.c.last_value + 1},
+            set_={"last_value": table.c.last_value + bindparam("step")},
         )
         .returning(table.c.last_value)
     )

@@ -7,7 +7,7 @@ from mail_corpus import french_mail
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from mail_ingest import mailbox_pass
+from mail_ingest import apply as mail_apply
 from tests.conftest import DEMO, login
 from ticketing.jobs import run_mail_poll
 from ticketing.models import (
@@ -243,16 +243,30 @@ def test_an_unreadable_mail_is_quarantined_at_once(mail_app, dovecot, imap_user)
     assert dovecot.count(imap_user, "INBOX") == 0
 
 
+def _on_each_request(monkeypatch, hook, after_intake: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Call ``hook(subject, session)`` for every request a mail makes to the intake use case,
+    before it runs (or after, with ``after_intake``): whether the mail is in a group's batch
+    or, once a group failed, handled alone."""
+    real = mail_apply.submit_requests
+
+    def wrapped(session, ctx, requests):  # type: ignore[no-untyped-def]
+        for request, _ in requests if not after_intake else ():
+            hook(request.subject, session)
+        tickets = real(session, ctx, requests)
+        for request, _ in requests if after_intake else ():
+            hook(request.subject, session)
+        return tickets
+
+    monkeypatch.setattr(mail_apply, "submit_requests", wrapped)
+
+
 def test_a_failing_mail_is_quarantined_after_n_attempts_without_stopping_the_loop(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = mailbox_pass.apply_decision
-
-    def flaky(session, ctx, mailbox, mail, decision, **kwargs):  # type: ignore[no-untyped-def]
-        if "piège" in mail.subject:
+    def flaky(subject, _session):  # type: ignore[no-untyped-def]
+        if "piège" in subject:
             raise RuntimeError("bug du traitement")
-        return real_apply(session, ctx, mailbox, mail, decision, **kwargs)
 
-    monkeypatch.setattr(mailbox_pass, "apply_decision", flaky)
+    _on_each_request(monkeypatch, flaky)
     dovecot.append(imap_user, french_mail(subject="Courriel piège"),
                    french_mail(subject="Demande ordinaire"))
     first = run_mail_poll(mail_app)
@@ -269,18 +283,15 @@ def test_a_failing_mail_is_quarantined_after_n_attempts_without_stopping_the_loo
 
 def test_a_mail_failing_after_its_ticket_was_built_leaves_nothing_behind(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    """Groups run without SAVEPOINTs first: a failure mid-group must take back that mail's
-    half-made ticket, and only that mail's, when the group runs again."""
-    real_apply = mailbox_pass.apply_decision
-
-    def fails_late(session, ctx, mailbox, mail, decision, **kwargs):  # type: ignore[no-untyped-def]
-        applied = real_apply(session, ctx, mailbox, mail, decision, **kwargs)
-        if "piège" in mail.subject:
+    """Groups run without SAVEPOINTs first, their new tickets made in one batch: a failure
+    after the batch's rows were written must take back the group's half-made tickets, and
+    in the end only the bad mail's, when the group runs again."""
+    def fails_late(subject, session):  # type: ignore[no-untyped-def]
+        if "piège" in subject:
             session.flush()  # its ticket, thread and audit rows are written…
             raise RuntimeError("panne après coup")  # …then the mail fails
-        return applied
 
-    monkeypatch.setattr(mailbox_pass, "apply_decision", fails_late)
+    _on_each_request(monkeypatch, fails_late, after_intake=True)
     subjects = ["Demande 1", "Demande 2", "Courriel piège", "Demande 4", "Demande 5"]
     dovecot.append(imap_user, *(french_mail(subject=s) for s in subjects))
     report = run_mail_poll(mail_app).mailboxes[0]
@@ -317,16 +328,14 @@ def test_an_oversized_mail_is_quarantined_and_its_sender_told(
 
 def test_dovecot_restarting_mid_run_is_finished_by_the_next_run(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = mailbox_pass.apply_decision
     calls = []
 
-    def stop_on_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def stop_on_third(_subject, _session):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) == 3:
             dovecot.stop()
-        return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(mailbox_pass, "apply_decision", stop_on_third)
+    _on_each_request(monkeypatch, stop_on_third)
     dovecot.append(imap_user, *(french_mail(subject=f"Demande {i}") for i in range(6)))
     try:
         report = run_mail_poll(mail_app)
@@ -340,16 +349,14 @@ def test_dovecot_restarting_mid_run_is_finished_by_the_next_run(
 
 def test_a_database_outage_mid_run_is_finished_by_the_next_run(
         mail_app, dovecot, imap_user, monkeypatch) -> None:
-    real_apply = mailbox_pass.apply_decision
     calls = []
 
-    def fail_on_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def fail_on_third(_subject, _session):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) == 3:
             raise OperationalError("INSERT …", {}, ConnectionError("server closed the connection"))
-        return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(mailbox_pass, "apply_decision", fail_on_third)
+    _on_each_request(monkeypatch, fail_on_third)
     dovecot.append(imap_user, *(french_mail(subject=f"Demande {i}") for i in range(5)))
     report = run_mail_poll(mail_app)
     assert not report.ok and "database" in (report.mailboxes[0].error or "")
