@@ -89,10 +89,19 @@ def decode_bytes(data: bytes, label: str | None, defects: list[str]) -> str:
 def _header_text(value: str, defects: list[str]) -> str:
     """A raw header value (8-bit bytes as surrogates, folded) as clean text, not yet
     RFC 2047-decoded."""
-    value = re.sub(r"\r?\n(?=[ \t])", "", value)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    value = _FOLDED_LINE.sub("", value)
+    if _ESCAPED_BYTE.search(value):
         value = decode_bytes(value.encode("utf-8", "surrogateescape"), None, defects)
-    return "".join(ch if ch.isprintable() else " " for ch in value)
+    return value if value.isprintable() else _printable(value)
+
+
+_FOLDED_LINE = re.compile(r"\r?\n(?=[ \t])")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an undecoded 8-bit byte
+
+
+def _printable(text: str) -> str:
+    """``text`` with each control or unprintable character replaced by a space."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def decode_words(value: str, defects: list[str]) -> str:
@@ -156,8 +165,7 @@ def _addresses(message: Message, name: str, defects: list[str]) -> list[tuple[st
         if "@" not in address or any(ch.isspace() for ch in address):
             continue
         name = decode_words(display, defects)
-        found.append((" ".join("".join(ch if ch.isprintable() else " " for ch in name).split()),
-                      address))
+        found.append((" ".join(_printable(name).split()), address))
     if not found and any("@" in value for value in raw):
         # getaddresses gave up: take the last thing that looks like an address
         candidates = [m for value in raw for m in _ADDRESS_LIKE.findall(value)]

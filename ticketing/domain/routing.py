@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ticketing.config.schema import Category, RoutingRule
 
@@ -27,11 +28,17 @@ def fold(text: str) -> str:
 
 def _mentions(text: str, keyword: str) -> bool:
     """Whole-word match of ``keyword`` (a word or phrase), each word with an optional plural."""
+    pattern = _keyword_pattern(keyword)
+    return pattern is not None and pattern.search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _keyword_pattern(keyword: str) -> re.Pattern[str] | None:
+    """Built once per keyword: every request is matched against every rule's keywords."""
     words = fold(keyword).split()
     if not words:
-        return False
-    pattern = r"\s+".join(re.escape(word) + r"[sx]?" for word in words)
-    return re.search(r"\b" + pattern + r"\b", text) is not None
+        return None
+    return re.compile(r"\b" + r"\s+".join(re.escape(word) + r"[sx]?" for word in words) + r"\b")
 
 
 def rule_matches(rule: RoutingRule, channel: str, category: str | None, folded_text: str) -> bool:
