@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import DEMO, DEMO_PASSWORD
+from ticketing.domain.secret_box import unseal
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +39,7 @@ def test_enrol_then_sign_in_with_a_code(app, live_server, page, demo_accounts, t
     page.screenshot(path=str(tmp_path / "double-facteur.png"), full_page=True)
     with app.app_context():
         secret = db.session.scalars(select(Agent).where(Agent.email == VOIRIE)).one().totp_secret
-    totp = pyotp.TOTP(secret)
+    totp = pyotp.TOTP(unseal(secret, app.extensions["aiguillage"].settings.secret_key.encode()))
     page.get_by_label("Code à 6 chiffres").fill(totp.now())
     page.get_by_role("button", name="Activer").click()
     assert page.get_by_text("La double authentification est activée").is_visible()

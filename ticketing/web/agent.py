@@ -29,7 +29,7 @@ from ticketing.operations.tickets import (
     set_location,
     set_status,
 )
-from ticketing.web.account import continue_login, failed_attempt, form_email_key
+from ticketing.web.account import SSO_ID_TOKEN, continue_login, failed_attempt, form_email_key
 from ticketing.web.agent_dispatch import dispatch_detail, notify_mentioned
 from ticketing.web.agent_forms import (
     LocationForm,
@@ -60,6 +60,7 @@ from ticketing.web.labels import (
 from ticketing.web.postal_letters import letter_for_postal_reply
 from ticketing.web.queries import STATUS_FILTERS, QueueFilter, queue_page, ticket_history
 from ticketing.web.registry import current_commune, registry
+from ticketing.web.sso import provider_logout_url
 from ticketing.web.themes import render_page
 
 bp = Blueprint("agent", __name__, url_prefix="/<commune>/agent")
@@ -165,13 +166,16 @@ def login() -> Any:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
+    """Local logout; after a single sign-on, on to the identity provider's logout too."""
+    id_token = session.get(SSO_ID_TOKEN)
     if current_user.is_authenticated:
         record_logout(db.session, current_agent(), request.remote_addr)
         db.session.commit()
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté(e)."), "success")
-    return redirect(url_for(".login"), 303)
+    provider = provider_logout_url(current_commune(), id_token) if id_token else None
+    return redirect(provider or url_for(".login"), 303)
 
 
 @bp.errorhandler(TooManyRequests)

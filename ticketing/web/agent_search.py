@@ -154,7 +154,7 @@ def merge(ticket: Ticket) -> Response:
     if kept is None:
         return _back_to(ticket)
     try:
-        merge_tickets(db.session, ticket, kept, _actor(), current_commune().config)
+        merge_tickets(db.session, ticket, kept, _actor(), current_commune())
     except LinkRefused as refused:
         db.session.rollback()
         flash(str(refused), "error")

@@ -16,14 +16,14 @@ from urllib.parse import urlencode
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, abort, current_app, g, request, session
+from flask import Blueprint, abort, current_app, request, session
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from ticketing.operations.accounts import agent_for_single_sign_on
 from ticketing.operations.context import CommuneContext
-from ticketing.web.account import SSO_ID_TOKEN, continue_login
+from ticketing.web.account import continue_login
 from ticketing.web.agent_forms import LoginForm
 from ticketing.web.auth import local_path
 from ticketing.web.extensions import db, limiter
@@ -34,8 +34,6 @@ bp = Blueprint("sso", __name__, url_prefix="/<commune>/agent/sso")
 
 EXTENSION = "aiguillage.oauth"
 NEXT = "sso_next"
-LOGOUT_ENDPOINT = "agent.logout"
-_LOGOUT_HINT = "sso_logout_id_token"  # in ``g``: the session is cleared by the logout
 
 
 @bp.record_once
@@ -130,21 +128,3 @@ def provider_logout_url(ctx: CommuneContext, id_token: str) -> str | None:
     query = urlencode({"id_token_hint": id_token, "client_id": settings.client_id,
                        "post_logout_redirect_uri": _login_url(ctx)})
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
-
-
-@bp.before_app_request
-def _keep_id_token_for_logout() -> None:
-    if request.endpoint == LOGOUT_ENDPOINT and session.get(SSO_ID_TOKEN):
-        g.setdefault(_LOGOUT_HINT, session[SSO_ID_TOKEN])
-
-
-@bp.after_app_request
-def _logout_from_provider(response: Response) -> Response:
-    """After the local logout of a single sign-on: on to the provider's logout."""
-    id_token = g.pop(_LOGOUT_HINT, None)
-    ctx = g.get("commune")
-    if id_token and ctx is not None and response.status_code in (302, 303):
-        url = provider_logout_url(ctx, id_token)
-        if url:
-            response.headers["Location"] = url
-    return response
