@@ -37,6 +37,7 @@ from ticketing.operations.context import CommuneContext
 from ticketing.operations.deadlines import resume_clock
 from ticketing.operations.events import Actor, change_ticket, record_event
 from ticketing.operations.intake import CitizenDetails, IntakeRequest, submit_requests
+from ticketing.operations.merge import record_merged_reply, surviving_ticket
 from ticketing.operations.outbox import enqueue_mail
 from ticketing.operations.tickets import add_note
 
@@ -133,6 +134,9 @@ def apply_decision(
         return _open_ticket(session, ctx, mailbox, mail, decision, now, sent)
     ticket = _ticket(session, ctx, decision.ticket_id)
     if decision.kind == DecisionKind.REPLY and ticket is not None:
+        kept = surviving_ticket(session, ticket)
+        if kept.id != ticket.id:
+            return _add_merged_reply(session, ctx, mail, ticket, kept, now)
         return _add_reply(session, ctx, mail, ticket, now)
     if decision.kind == DecisionKind.REPLY:  # the ticket vanished: keep the mail as a request
         return _open_ticket(session, ctx, mailbox, mail, decision, now, sent)
@@ -243,6 +247,32 @@ def _add_reply(
     _note_refused(session, ticket, files)
     _notify_assignee(session, ctx, ticket, mail)
     return Applied(ticket.id, f"reply: ticket {ticket.number} ({previous} → {ticket.status})")
+
+
+def _add_merged_reply(
+    session: Session, ctx: CommuneContext, mail: ParsedMail, duplicate: Ticket, kept: Ticket,
+    now: datetime,
+) -> Applied:
+    """A reply on a duplicate merged since: it joins the ticket kept, recorded as the
+    duplicate's citizen's (their tracking page shows it, the kept ticket's citizen's does
+    not). It does not answer what the kept ticket may be waiting for, so only an answered
+    or closed ticket kept is put back in progress; its agent is told either way."""
+    files = _sort_files(ctx, mail)
+    entry = ThreadEntry(commune_id=kept.commune_id, ticket=kept, kind=EntryKind.INBOUND,
+                        subject=mail.subject.strip()[:300],
+                        body=mail.text.strip() or "(courriel sans texte)", created_at=now)
+    session.add(entry)
+    _store_files(session, ctx, kept, entry, files.accepted)
+    actor = Actor.citizen(mail.from_address or "courriel")
+    record_merged_reply(session, duplicate, kept, entry, actor)
+    previous = kept.status
+    if previous in (Status.ANSWERED, Status.CLOSED):
+        change_ticket(session, kept, actor, "ticket.status_changed",
+                      status=Status.IN_PROGRESS, closed_at=None)
+    _note_refused(session, kept, files)
+    _notify_assignee(session, ctx, kept, mail)
+    return Applied(kept.id, f"reply: merged ticket {duplicate.number} → kept ticket "
+                            f"{kept.number} ({previous} → {kept.status})")
 
 
 def _record_bounce(

@@ -63,22 +63,41 @@ def surviving_ticket(session: Session, ticket: Ticket) -> Ticket:
     return current
 
 
+# A duplicate's citizen who writes again after the merge: their message goes to the ticket
+# kept, and these two events (on the duplicate, on the ticket kept) record it as theirs.
+REPLY_FORWARDED = "ticket.merged_reply_forwarded"
+REPLY_RECEIVED = "ticket.merged_reply_received"
+
+
 def entries_merged_in(session: Session, ticket: Ticket) -> set[int]:
-    """Ids of the thread entries that merges moved into ``ticket`` from its duplicates."""
-    return _moved_entry_ids(session, ticket, "ticket.merged")
+    """Ids of the thread entries of ``ticket`` that belong to its duplicates' citizens: moved
+    in by merges, or written by them afterwards."""
+    return _moved_entry_ids(session, ticket, ("ticket.merged", REPLY_RECEIVED))
 
 
 def entries_merged_out(session: Session, ticket: Ticket) -> set[int]:
-    """Ids of the thread entries that ``ticket``'s own merge moved to the ticket kept."""
-    return _moved_entry_ids(session, ticket, "ticket.merged_into")
+    """Ids of the thread entries of ``ticket``'s citizen now on the ticket kept: moved by
+    ``ticket``'s own merge, or written after it."""
+    return _moved_entry_ids(session, ticket, ("ticket.merged_into", REPLY_FORWARDED))
 
 
-def _moved_entry_ids(session: Session, ticket: Ticket, action: str) -> set[int]:
+def record_merged_reply(session: Session, duplicate: Ticket, kept: Ticket, entry: ThreadEntry,
+                        actor: Actor) -> None:
+    """Record that ``entry``, now on ``kept``, was written by ``duplicate``'s citizen."""
+    if entry.id is None:
+        session.flush()
+    record_event(session, duplicate.commune_id, actor, REPLY_FORWARDED, duplicate,
+                 after={"kept": kept.number, "entry_ids": [entry.id]})
+    record_event(session, kept.commune_id, actor, REPLY_RECEIVED, kept,
+                 after={"duplicate": duplicate.number, "entry_ids": [entry.id]})
+
+
+def _moved_entry_ids(session: Session, ticket: Ticket, actions: tuple[str, ...]) -> set[int]:
     # The merge events are the lasting record of which entries moved (merges made before
     # the ids were recorded have none: nothing is known to have moved).
     details = session.scalars(select(AuditEvent.after).where(
         AuditEvent.commune_id == ticket.commune_id, AuditEvent.ticket_id == ticket.id,
-        AuditEvent.action == action))
+        AuditEvent.action.in_(actions)))
     return {int(entry_id) for after in details for entry_id in (after or {}).get("entry_ids", [])}
 
 

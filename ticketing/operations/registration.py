@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ticketing.config.schema import Channel
 from ticketing.documents.acknowledgement_slip import render_acknowledgement_slip, slip_filename
@@ -147,14 +147,6 @@ def _store_slip(
 def registration_of(session: Session, ticket: Ticket) -> RegisterEntry | None:
     return session.scalars(
         select(RegisterEntry).where(RegisterEntry.ticket_id == ticket.id)).first()
-
-
-def recent_entries(session: Session, commune_id: int, limit: int = 50) -> list[RegisterEntry]:
-    """The last lines of the commune's register, newest first."""
-    return list(session.scalars(
-        select(RegisterEntry).where(RegisterEntry.commune_id == commune_id)
-        .options(joinedload(RegisterEntry.ticket), joinedload(RegisterEntry.registered_by))
-        .order_by(RegisterEntry.registered_at.desc(), RegisterEntry.id.desc()).limit(limit)))
 
 
 def find_citizens(session: Session, commune_id: int, text: str) -> list[Citizen]:

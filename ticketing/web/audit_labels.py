@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "ticket.unlinked": _l("Lien entre demandes retiré"),
     "ticket.merged": _l("Demande fusionnée"),
     "ticket.merged_into": _l("Demande fusionnée dans une autre"),
+    "ticket.merged_reply_forwarded": _l("Message versé à la demande conservée"),
+    "ticket.merged_reply_received": _l("Message reçu d'un doublon fusionné"),
     "acknowledgement.queued": _l("Accusé de réception préparé"),
     "acknowledgement.capped": _l("Accusé de réception non envoyé (plafond)"),
     "acknowledgement.slip_issued": _l("Récépissé remis"),

@@ -53,6 +53,8 @@ DISPATCH_ACTION_LABELS = {
 LINK_ACTION_LABELS = {
     "ticket.merged_into": _l("Fusionnée dans une autre demande (doublon)"),
     "ticket.merged": _l("Doublon fusionné dans cette demande"),
+    "ticket.merged_reply_forwarded": _l("Message de l'usager versé à la demande conservée"),
+    "ticket.merged_reply_received": _l("Message de l'usager d'un doublon fusionné"),
     "ticket.linked": _l("Liée à une autre demande"),
     "ticket.unlinked": _l("Lien avec une autre demande retiré"),
 }

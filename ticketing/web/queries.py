@@ -164,19 +164,6 @@ def copied_services(session: Session, ticket: Ticket) -> set[str]:
         select(TicketCopy.service_code).where(TicketCopy.ticket_id == ticket.id)))
 
 
-def triage_tickets(
-    session: Session, commune_id: int, triage_service: str, limit: int = PAGE_SIZE
-) -> list[Ticket]:
-    """The triage service's open tickets still to qualify or dispatch, oldest due first."""
-    return list(session.scalars(
-        select(Ticket)
-        .where(Ticket.commune_id == commune_id, Ticket.service_code == triage_service,
-               Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Ticket.answer_due_on, Ticket.id)
-        .limit(limit)
-    ))
-
-
 def ticket_version(session: Session, ticket: Ticket) -> str:
     """A token that changes whenever anything happens to ``ticket`` (its last audit event):
     forms carry it so that a change based on a stale page is not silently applied."""

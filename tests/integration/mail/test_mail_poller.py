@@ -414,3 +414,46 @@ def test_quarantined_mail_is_listed_for_audit_readers_only(mail_app, dovecot, im
     assert plain.get(f"/{DEMO}/agent/courriels/quarantaine/{bad.id}.eml").status_code == 403
     anonymous = mail_app.test_client().get(f"/{DEMO}/agent/courriels/quarantaine")
     assert anonymous.status_code == 302
+
+
+def test_a_reply_to_a_merged_duplicate_joins_the_ticket_kept_as_its_citizens_message(
+        mail_app, dovecot, imap_user, demo_accounts) -> None:
+    """The duplicate is closed: the citizen's new message goes to the ticket that handles
+    their request now, shown on their tracking page and not on the other citizen's."""
+    from ticketing.operations.merge import merge_tickets
+    from ticketing.operations.tracking import tracked_request
+
+    dovecot.append(imap_user, french_mail(subject="Nid-de-poule rue Haute"),
+                   french_mail(subject="Trou dans la chaussée",
+                               sender="Zoé Petit <zoe.petit@example.org>"))
+    assert run_mail_poll(mail_app).ok
+    duplicate, kept = _rows(mail_app, Ticket)
+    [ack] = _rows(mail_app, OutboxMessage, OutboxMessage.ticket_id == duplicate.id)
+    ctx = mail_app.extensions["aiguillage"].context(DEMO)
+    with mail_app.app_context():
+        chef = db.session.scalars(select(Agent).where(
+            Agent.email == "chef.voirie@champignac.example")).one()
+        kept_row = db.session.get(Ticket, kept.id)
+        assign(db.session, kept_row, chef, Actor.agent(chef))
+        set_status(db.session, kept_row, Status.ANSWERED, Actor.agent(chef), ctx.config)
+        merge_tickets(db.session, db.session.get(Ticket, duplicate.id), kept_row,
+                      Actor.agent(chef), ctx)
+        db.session.commit()
+
+    dovecot.append(imap_user, french_mail(
+        subject=f"Re: [{duplicate.tracking_code}] Accusé de réception",
+        body="Le trou s'est agrandi depuis.", headers={"In-Reply-To": f"<{ack.message_id}>"}))
+    assert run_mail_poll(mail_app).ok
+
+    assert _count(mail_app, Ticket) == 2
+    with mail_app.app_context():
+        dup_row, kept_row = db.session.get(Ticket, duplicate.id), db.session.get(Ticket, kept.id)
+        assert dup_row.status == Status.CLOSED  # the duplicate stays closed
+        assert kept_row.status == Status.IN_PROGRESS  # answered, now has something new
+        [message] = [e for e in kept_row.entries if e.body == "Le trou s'est agrandi depuis."]
+        mine = [line.entry.id for line in tracked_request(db.session, dup_row).thread
+                if line.own]
+        theirs = [line.entry.id for line in tracked_request(db.session, kept_row).thread]
+        assert message.id in mine and message.id not in theirs
+    [notice] = _rows(mail_app, OutboxMessage, OutboxMessage.kind == "agent_notification")
+    assert notice.to_address == "chef.voirie@champignac.example"
