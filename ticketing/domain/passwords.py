@@ -4,10 +4,11 @@ personal password. Pure rules: the messages are shown under the form's password 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
+
+from ticketing.domain.text import without_accents
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -28,8 +29,7 @@ def common_passwords() -> frozenset[str]:
 
 def _fold(text: str) -> str:
     """Lower case, accents removed: ``Éclairage`` and ``eclairage`` are the same word."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return without_accents(text.casefold())
 
 
 def _letters_and_digits(text: str) -> str:

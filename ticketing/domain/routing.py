@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ticketing.config.schema import Category, RoutingRule
+from ticketing.domain.text import without_accents
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,7 @@ _SAME_AS = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " 
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, unify apostrophes and hyphens: 'Nid-de-poule' ~ 'nid de poule'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SAME_AS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return without_accents(text.casefold().translate(_SAME_AS))
 
 
 def _mentions(text: str, keyword: str) -> bool:

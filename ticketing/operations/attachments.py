@@ -70,9 +70,12 @@ def store_bytes(root: Path, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(root, digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:  # the first file of its folder (most folders exist)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
         tmp.replace(path)
     return digest
 

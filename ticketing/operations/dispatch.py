@@ -5,7 +5,6 @@ looking at a ticket. Every change of a ticket is audited; the caller commits."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.domain.deadlines import local_date
 from ticketing.domain.rights import Grant, permissions_on
+from ticketing.domain.text import without_accents
 from ticketing.models import (
     Agent,
     AuditEvent,
@@ -321,8 +321,7 @@ def reopen(
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return without_accents(text).lower()
 
 
 def handle_of(agent: Agent) -> str:

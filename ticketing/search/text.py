@@ -9,10 +9,11 @@ both become "lampadair", "éclairage" and "eclairage" both "eclairag". Accents a
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
+
+from ticketing.domain.text import without_accents
 
 _WORD = re.compile(r"[0-9a-z]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
@@ -30,8 +31,7 @@ _stemmer = snowballstemmer.stemmer("french")
 
 def fold(text: str) -> str:
     """Lower case, ligatures spelt out, accents removed: "Œuvre d'Été" -> "oeuvre d'ete"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return without_accents(text.lower().translate(_LIGATURES))
 
 
 @lru_cache(maxsize=50_000)

@@ -3,7 +3,6 @@ version, so that an action decided on a stale page is shown again rather than ap
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ticketing.config import CommuneConfig
+from ticketing.domain.text import without_accents
 from ticketing.web.agent_forms import AgentForm
 
 NOBODY = ""
@@ -30,8 +30,7 @@ class VersionedForm(AgentForm):
 
 def _alphabetical(choice: tuple[str, str]) -> str:
     """Sort key: "Éclairage" between "Document" and "Formulaire", not after "Voirie"."""
-    decomposed = unicodedata.normalize("NFKD", choice[1])
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return without_accents(choice[1]).casefold()
 
 
 def _services(config: CommuneConfig, but: str | None = None) -> list[tuple[str, str]]:

@@ -14,11 +14,12 @@ from pathlib import Path
 from mail_corpus import french_mail, write_config_dir
 from sqlalchemy import create_engine, func, select
 
+from mail_ingest.mailbox_pass import GROUP
 from ticketing.models import InboundMessage, Ticket
 from ticketing.settings import REPO_ROOT
 from ticketing.web.extensions import db
 
-BATCH = 30
+BATCH = 2 * GROUP + 20  # a pass commits several groups: kills fall between commits
 
 
 def _poller(config_dir: Path, settings, mailbox) -> subprocess.Popen:  # type: ignore[no-untyped-def]
