@@ -1,9 +1,10 @@
 """SQL expressions that differ between SQLite and PostgreSQL, written once here.
 
 Timestamps are stored in UTC without a zone (``UTCDateTime``); the commune counts in local
-dates. PostgreSQL converts with its time-zone database; SQLite has none, so the UTC offset
-is spelt out as a CASE over the zone's offset changes in the range that matters (found with
-``zoneinfo``, so both databases give the same local date, daylight saving included).
+dates. The UTC offset is spelt out as a CASE over the zone's offset changes in the range
+that matters (found with ``zoneinfo``): SQLite has no time-zone database, and on PostgreSQL
+this is about three times cheaper per row than ``timezone()`` over half a million rows. Both
+databases give the same local date, daylight saving included.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, case, cast, extract, func, literal, type_coerce
+from sqlalchemy import Date, Float, Interval, case, cast, func, literal, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from ticketing.models.base import UTCDateTime
@@ -52,26 +53,31 @@ def offset_changes(timezone: str, start: datetime, end: datetime) -> list[tuple[
 def local_date(
     column: ColumnElement[datetime], timezone: str, dialect: str, start: datetime, end: datetime
 ) -> ColumnElement[date]:
-    """The local date of a UTC timestamp column; ``start``/``end`` bound its values (SQLite)."""
-    if dialect == "postgresql":
-        return cast(func.timezone(timezone, func.timezone("UTC", column)), Date)
+    """The local date of a UTC timestamp column whose values lie in [``start``, ``end``]."""
     changes = offset_changes(timezone, start, end)
-    modifier: ColumnElement[str]
-    if len(changes) == 1:
-        modifier = literal(f"{changes[0][1]:+d} minutes")
+    if dialect == "postgresql":
+        def shift(minutes: int) -> ColumnElement[timedelta]:
+            return literal(timedelta(minutes=minutes), Interval)
     else:
-        modifier = case(
-            *[(column < literal(at, UTCDateTime), f"{before:+d} minutes")
+        def shift(minutes: int) -> ColumnElement[str]:  # type: ignore[misc]
+            return literal(f"{minutes:+d} minutes")
+    offset: ColumnElement = shift(changes[0][1])  # type: ignore[type-arg]
+    if len(changes) > 1:
+        offset = case(
+            *[(column < literal(at, UTCDateTime), shift(before))
               for (at, _after), (_at, before) in zip(changes[1:], changes, strict=False)],
-            else_=f"{changes[-1][1]:+d} minutes",
+            else_=shift(changes[-1][1]),
         )
-    return type_coerce(func.date(column, modifier), Date)
+    if dialect == "postgresql":
+        return cast(column + offset, Date)
+    return type_coerce(func.date(column, offset), Date)
 
 
 def days_between(
     earlier: ColumnElement[datetime], later: ColumnElement[datetime], dialect: str
 ) -> ColumnElement[float]:
-    """``later - earlier`` in days, as a float."""
+    """``later - earlier`` in days, as a float (on PostgreSQL a double, not a numeric: the
+    percentiles sort it)."""
     if dialect == "postgresql":
-        return type_coerce(extract("epoch", later - earlier) / 86400.0, Float)
+        return type_coerce(func.date_part("epoch", later - earlier) / 86400.0, Float)
     return type_coerce(func.julianday(later) - func.julianday(earlier), Float)
