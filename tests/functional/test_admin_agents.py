@@ -202,3 +202,49 @@ def test_an_invalid_identity_is_refused_with_a_message(app, client, demo_account
     assert response.status_code == 303
     assert "Indiquez le nom" in client.get(page).get_data(as_text=True)
     assert _agent(app, VOIRIE).full_name == "Yves Lebrac"
+
+
+def test_an_administrator_removes_a_lost_second_factor(app, client, demo_accounts):
+    """A lost phone: the administrator takes the second factor off; the agent signs in with
+    the password alone, and the journal says who did it."""
+    from datetime import UTC, datetime
+
+    from ticketing.domain.secret_box import seal
+
+    key = app.extensions["aiguillage"].settings.secret_key.encode()
+    with app.app_context():
+        agent = db.session.scalars(select(Agent).where(Agent.email == VOIRIE)).one()
+        agent.totp_secret = seal("JBSWY3DPEHPK3PXP", key)
+        agent.totp_enabled_at = datetime.now(UTC)
+        db.session.commit()
+    voirie = app.test_client()
+    asked = login(voirie, VOIRIE)
+    assert asked.headers["Location"].endswith("/agent/connexion/code")  # the code is asked
+
+    login(client, ADMIN)
+    page = f"{AGENTS}/{_agent(app, VOIRIE).id}"
+    assert "Retirer la double authentification" in client.get(page).get_data(as_text=True)
+    done = _post(client, page, f"{page}/double-authentification/retirer")
+    assert done.status_code == 303
+    assert _agent(app, VOIRIE).totp_enabled_at is None and not _agent(app, VOIRIE).totp_secret
+    [event] = _events(app, "totp.disabled")
+    assert event.actor_agent_id == _agent(app, ADMIN).id
+
+    again = login(app.test_client(), VOIRIE)
+    assert again.status_code == 303 and again.headers["Location"].endswith("/agent/")
+
+
+def test_an_administrator_cannot_remove_their_own_second_factor_here(app, client, demo_accounts):
+    from datetime import UTC, datetime
+
+    login(client, ADMIN)  # then enrolled (as if from "Mon compte")
+    with app.app_context():
+        admin = db.session.scalars(select(Agent).where(Agent.email == ADMIN)).one()
+        admin.totp_enabled_at = datetime.now(UTC)
+        admin_id = admin.id
+        db.session.commit()
+    page = f"{AGENTS}/{admin_id}"
+    refused = _post(client, page, f"{page}/double-authentification/retirer")
+    assert refused.status_code == 303
+    assert _agent(app, ADMIN).totp_enabled_at is not None
+    assert _events(app, "totp.disabled") == []

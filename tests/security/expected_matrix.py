@@ -215,6 +215,7 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("admin.invite", "POST"): (COMMUNE, MANAGE_USERS_POST),
     ("admin.deactivate", "POST"): (COMMUNE, MANAGE_USERS_POST),
     ("admin.reactivate", "POST"): (COMMUNE, MANAGE_USERS_POST),
+    ("admin.remove_second_factor", "POST"): (COMMUNE, MANAGE_USERS_POST),
     ("admin.journal", "GET"): (COMMUNE, VIEW_AUDIT),
     ("admin.journal_export", "POST"): (COMMUNE, {**VIEW_AUDIT, "cabinet dgs admin": (OK, 404)}),
     # --- cabinet pilot (view_dashboard; exports also need export) ----------------------

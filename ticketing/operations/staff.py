@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 
 from ticketing.domain.rights import Grant, permissions_on
 from ticketing.models import Agent, Membership
-from ticketing.operations.accounts import create_agent, find_agent, send_password_link
+from ticketing.operations.accounts import (
+    create_agent,
+    disable_totp,
+    find_agent,
+    send_password_link,
+)
 from ticketing.operations.context import CommuneContext
 from ticketing.operations.events import Actor, record_event
 
@@ -158,6 +163,19 @@ def deactivate(session: Session, ctx: CommuneContext, actor: Actor, agent: Agent
     agent.session_epoch = (agent.session_epoch or 0) + 1  # its sessions stay ended
     record_event(session, ctx.commune_id, actor, "agent.deactivated",
                  before={"active": True}, after={**_described(agent), "active": False})
+
+
+def remove_second_factor(session: Session, ctx: CommuneContext, actor: Actor,
+                         agent: Agent) -> None:
+    """An administrator takes off an agent's second factor (a lost phone, or a secret key
+    changed so that the stored secrets no longer open): the agent signs in with their
+    password, and enrols again at once if one of their roles requires it."""
+    if actor.agent_id == agent.id:
+        raise StaffChangeRefused("Retirez votre propre double authentification depuis "
+                                 "« Mon compte ».")
+    if agent.totp_enabled_at is None and agent.totp_secret is None:
+        return
+    disable_totp(session, agent, actor)
 
 
 def reactivate(session: Session, ctx: CommuneContext, actor: Actor, agent: Agent) -> None:

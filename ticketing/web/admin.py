@@ -215,6 +215,13 @@ def reactivate(agent_id: int) -> Response:
                   _("Compte réactivé."))
 
 
+@bp.post("/agents/<int:agent_id>/double-authentification/retirer")
+def remove_second_factor(agent_id: int) -> Response:
+    return _apply(agent_id, lambda a: staff.remove_second_factor(
+        db.session, current_commune(), _actor(), a),
+        _("Double authentification retirée : l'agent se connecte avec son mot de passe."))
+
+
 @bp.post("/agents/<int:agent_id>/invitation")
 def invite(agent_id: int) -> Response:
     return _apply(agent_id, lambda a: staff.invite_agent(db.session, current_commune(),
