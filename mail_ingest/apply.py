@@ -227,16 +227,23 @@ def _intake_request(mail: ParsedMail, mailbox: Mailbox, files: _Files, now: date
     )
 
 
-def _add_reply(
+def _inbound_entry(
     session: Session, ctx: CommuneContext, mail: ParsedMail, ticket: Ticket, now: datetime
-) -> Applied:
+) -> tuple[_Files, ThreadEntry, Actor]:
+    """The citizen's mail as a message of ``ticket``'s thread, with the files accepted."""
     files = _sort_files(ctx, mail)
     entry = ThreadEntry(commune_id=ticket.commune_id, ticket=ticket, kind=EntryKind.INBOUND,
                         subject=mail.subject.strip()[:300],
                         body=mail.text.strip() or "(courriel sans texte)", created_at=now)
     session.add(entry)
     _store_files(session, ctx, ticket, entry, files.accepted)
-    actor = Actor.citizen(mail.from_address or "courriel")
+    return files, entry, Actor.citizen(mail.from_address or "courriel")
+
+
+def _add_reply(
+    session: Session, ctx: CommuneContext, mail: ParsedMail, ticket: Ticket, now: datetime
+) -> Applied:
+    files, entry, actor = _inbound_entry(session, ctx, mail, ticket, now)
     record_event(session, ticket.commune_id, actor, "ticket.citizen_replied", ticket,
                  after={"subject": entry.subject, "attachments": len(files.accepted)})
     previous = ticket.status
@@ -257,13 +264,7 @@ def _add_merged_reply(
     duplicate's citizen's (their tracking page shows it, the kept ticket's citizen's does
     not). It does not answer what the kept ticket may be waiting for, so only an answered
     or closed ticket kept is put back in progress; its agent is told either way."""
-    files = _sort_files(ctx, mail)
-    entry = ThreadEntry(commune_id=kept.commune_id, ticket=kept, kind=EntryKind.INBOUND,
-                        subject=mail.subject.strip()[:300],
-                        body=mail.text.strip() or "(courriel sans texte)", created_at=now)
-    session.add(entry)
-    _store_files(session, ctx, kept, entry, files.accepted)
-    actor = Actor.citizen(mail.from_address or "courriel")
+    files, entry, actor = _inbound_entry(session, ctx, mail, kept, now)
     record_merged_reply(session, duplicate, kept, entry, actor)
     previous = kept.status
     if previous in (Status.ANSWERED, Status.CLOSED):
