@@ -57,3 +57,20 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == [], "models differ from the migrations; run alembic revision --autogenerate"
+
+
+def test_sqlite_search_triggers_survive_every_migration(tmp_path: Path) -> None:
+    """A later migration that rebuilds tickets, thread_entries or citizens in SQLite's batch
+    mode drops their triggers: the search index would then silently stop following them."""
+    import sqlite3
+
+    path = tmp_path / "triggers.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        triggers = {row[0]: row[1] for row in connection.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")}
+    expected = {f"search_{index}_{event}": table
+                for index, table in (("tickets", "tickets"), ("entries", "thread_entries"),
+                                     ("citizens", "citizens"))
+                for event in ("insert", "delete", "update")}
+    assert {name: triggers.get(name) for name in expected} == expected
