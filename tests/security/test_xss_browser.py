@@ -28,7 +28,7 @@ SCRIPT = "<script>alert('script')</script>"
 IMG = '"><img src=x onerror=alert(\'img\')>'
 SVG = "'><svg onload=alert('svg')>"
 JS_LINK = "javascript:alert('lien')"
-TEMPLATE = "{{7*7}}"
+TEMPLATE = "{{7*'7'}}"  # evaluated by a template engine: 7777777, found in no page
 CLOSERS = "</textarea></title><script>alert('fin')</script>"
 PAYLOADS = (SCRIPT, IMG, SVG, JS_LINK, TEMPLATE, CLOSERS)
 ALL = " ".join(PAYLOADS)
@@ -194,7 +194,7 @@ def test_agent_pages_show_the_payloads_as_text(agent: Watched, server: str,
     ticket = agent.visit(f"{base}/tickets/{seeded.web_number}")
     for payload in (SCRIPT, IMG, SVG, JS_LINK, TEMPLATE):
         assert payload in ticket, payload
-    assert "49" not in ticket.replace(seeded.web_number, "")
+    assert "7777777" not in ticket
 
     mail = agent.visit(f"{base}/tickets/{seeded.mail_number}")
     assert SCRIPT in mail and TEMPLATE in mail

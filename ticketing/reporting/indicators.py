@@ -314,7 +314,7 @@ def _reopened_tickets(dialect_name: str) -> Select:  # type: ignore[type-arg]
     The condition is the very SQL of the partial index ``ix_audit_events_reopenings``, its
     values written in, not bound: PostgreSQL then always sees that the index covers it (a
     generic plan of a prepared statement could not, and would read every audit event)."""
-    return select(AuditEvent.ticket_id).where(text(REOPENING_WHERE[dialect_name]))
+    return select(AuditEvent.ticket_id).where(REOPENING_WHERE[dialect_name])
 
 
 def _days(value) -> float | None:  # type: ignore[no-untyped-def]
