@@ -195,6 +195,12 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, object]]] = {
     ("agent_search.search", "GET"): (COMMUNE, OWN_PAGE),
     # A citizen's page: through a ticket of theirs the reader may view.
     ("agent_search.citizen", "GET"): (TICKET, VIEW_TICKET),
+    # Exporting a citizen's data (RGPD right of access): seen as the citizen's page, then
+    # "export" on every service of their tickets (service heads, cabinet, DGS).
+    ("agent_search.citizen_export", "POST"): (TICKET, {
+        "anonyme": LOGIN, "chef_voirie": (OK, 404, 404),
+        "courrier agent_voirie agent_eclairage trifouillis": (403, 404, 404),
+        "cabinet dgs": (OK, OK, 404), "elu": (403, 403, 404), "admin": 404}),
     # --- registering letters, calls, visits; the triage queue --------------------------
     ("agent_dispatch.triage", "GET"): (COMMUNE, TRIAGE),
     ("agent_register.index", "GET"): (COMMUNE, REGISTER),

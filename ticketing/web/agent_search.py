@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ticketing.domain.rights import permissions_on
 from ticketing.models import AuditEvent, Ticket
 from ticketing.operations.events import Actor
 from ticketing.operations.merge import (
@@ -21,6 +23,13 @@ from ticketing.operations.merge import (
     linked_tickets,
     merge_tickets,
     unlink_tickets,
+)
+from ticketing.operations.subject_access import (
+    ArchiveTooLarge,
+    ExportRefused,
+    Labels,
+    export_citizen_data,
+    services_holding,
 )
 from ticketing.search.citizens import citizen_file
 from ticketing.search.service import search as search_tickets
@@ -34,8 +43,9 @@ from ticketing.web.auth import (
     require,
     services_in_view,
 )
+from ticketing.web.denials import note_denied
 from ticketing.web.extensions import db
-from ticketing.web.labels import channel_label
+from ticketing.web.labels import channel_label, status_label
 from ticketing.web.registry import current_commune
 from ticketing.web.themes import render_page
 
@@ -112,6 +122,53 @@ def citizen(citizen_id: int) -> str:
     numbers = {t.id: t.number for t in found.tickets}
     return render_page("agent/citizen.html", file=found, services=ctx.config.services,
                        history=[_describe(e, numbers) for e in found.events])
+
+
+# --- the right of access (RGPD): everything held about one citizen ------------------------
+
+EXPORT_NEEDS = {"view", "export"}
+
+
+def _export_services() -> set[str]:
+    """The services where the signed-in agent may view and export tickets."""
+    config = current_commune().config
+    return {code for code in config.services
+            if EXPORT_NEEDS <= permissions_on(current_user.grants, config.roles, code)}
+
+
+@bp.context_processor
+def _export_helpers() -> dict[str, Any]:
+    def may_export_citizen(citizen_id: int) -> bool:
+        services = services_holding(db.session, current_commune().commune_id, citizen_id)
+        return bool(services) and services <= _export_services()
+
+    return {"may_export_citizen": may_export_citizen}
+
+
+@bp.post("/usagers/<int:citizen_id>/export-rgpd")
+def citizen_export(citizen_id: int) -> Response:
+    """The ZIP of the citizen's data; needs "export" on every service holding some of it."""
+    ctx = current_commune()
+    if citizen_file(db.session, ctx.commune_id, citizen_id, services_in_view()) is None:
+        abort(404)  # as the citizen's page: unknown, or nothing of theirs in view
+    try:
+        archive = export_citizen_data(
+            db.session, ctx, citizen_id, _export_services(), _actor(),
+            labels=Labels(status=status_label, channel=channel_label))
+    except ExportRefused:
+        note_denied(403, "export")
+        abort(403)
+    except ArchiveTooLarge as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for(".citizen", citizen_id=citizen_id), 303)
+    if archive is None:
+        abort(404)
+    db.session.commit()
+    response = send_file(archive.file, mimetype="application/zip", as_attachment=True,
+                         download_name=archive.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _describe(event: AuditEvent, numbers: dict[int, str]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "mail.sent": _l("Courriel envoyé"),
     "mail.failed": _l("Échec de l'envoi d'un courriel"),
     "citizen.email_bounced": _l("Adresse de l'usager en échec"),
+    "citizen.data_exported": _l("Données d'un usager exportées (droit d'accès RGPD)"),
     "deadline.clock_paused": _l("Délai suspendu"),
     "deadline.clock_resumed": _l("Délai repris"),
     "deadline.recomputed": _l("Échéances recalculées"),
