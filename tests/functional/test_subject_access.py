@@ -285,3 +285,27 @@ def test_a_chain_of_merges_keeps_each_citizen_to_their_own_messages(
                                          "Nous intervenons jeudi."]
     assert thread(zoe_id, zoe_dup) == ["Même trou, signalé par la voisine Zoé."]
     assert thread(lou_id, lou) == ["La chaussée s'effondre rue Haute, signé Lou."]
+
+
+def test_the_slip_handed_over_at_the_counter_is_in_the_archive(client, app, demo_accounts):
+    """The acknowledgement slip is stored on an internal note, yet the citizen was given it:
+    it is theirs, unlike the note."""
+    from ticketing.config.schema import Channel
+    from ticketing.operations.registration import Registration, register_request
+
+    ctx = app.extensions["aiguillage"].context(DEMO)
+    with app.app_context():
+        courrier = _agent("courrier@champignac.example")
+        entry = register_request(db.session, ctx, Registration(
+            channel=Channel.COUNTER, description="Demande d'acte de naissance.",
+            received_at=datetime.now(UTC),
+            citizen=CitizenDetails(last_name="Petit", first_name="Noël")),
+            courrier, Actor.agent(courrier), app.extensions["aiguillage"].settings.themes_dir)
+        db.session.commit()
+        citizen_id, number = entry.ticket.citizen_id, entry.ticket.number
+    login(client, CABINET)
+    members = _members(_export(client, citizen_id))
+    [slip] = [name for name in members if name.startswith(f"demandes/{number}/pieces/")]
+    assert slip.endswith(".pdf") and members[slip].startswith(b"%PDF")
+    demande = json.loads(members[f"demandes/{number}/demande.json"])
+    assert "Accusé de réception imprimable" not in json.dumps(demande, ensure_ascii=False)

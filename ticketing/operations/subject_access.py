@@ -40,6 +40,7 @@ from ticketing.models import (
     EntryKind,
     InboundMessage,
     LinkKind,
+    RegisterEntry,
     OutboxMessage,
     ThreadEntry,
     Ticket,
@@ -154,6 +155,12 @@ def _fill_thread(session: Session, item: _CitizenTicket) -> None:
             select(Attachment).where(Attachment.commune_id == ticket.commune_id,
                                      Attachment.entry_id.in_([e.id for e in item.entries]))
             .order_by(Attachment.id)))
+    # The acknowledgement slip handed to the citizen at registration: stored on a note, but
+    # it is theirs.
+    slips = session.scalars(select(Attachment).join(
+        RegisterEntry, RegisterEntry.slip_id == Attachment.id).where(
+        RegisterEntry.ticket_id == ticket.id, Attachment.commune_id == ticket.commune_id))
+    item.files += [slip for slip in slips if slip not in item.files]
 
 
 def _fill_mails(session: Session, item: _CitizenTicket, email: str | None) -> None:

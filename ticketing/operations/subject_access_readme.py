@@ -35,7 +35,8 @@ des demandes des usagers :
   service chargé de la demande, statut, objet, description, localisation, échéances,
   les échanges (vos messages et les réponses de la commune), la liste des courriels reçus
   de votre adresse et de ceux qui vous ont été envoyés ;
-- demandes/<numéro>/pieces/ : les pièces jointes de ces échanges
+- demandes/<numéro>/pieces/ : les pièces jointes de ces échanges et, pour un courrier,
+  un appel ou une visite enregistrés par la mairie, le récépissé qui vous a été remis
   ({_plural(files, 'fichier')}).
 {lost}
 Ne figurent pas dans cet export :
