@@ -202,6 +202,22 @@ def _jobs_run_once(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention_run(args: argparse.Namespace) -> int:
+    """Anonymise the requests past their retention delay (RGPD); print what was done."""
+    from ticketing.jobs import run_retention
+
+    app = _app()
+    if args.commune and args.commune not in app.extensions["aiguillage"].configs:
+        return _usage_error(f"unknown commune {args.commune!r}")
+    reports = run_retention(app, args.commune, dry_run=args.dry_run)
+    if reports is None:
+        print("retention: skipped (another instance runs it)")
+        return 1
+    for report in reports:
+        print(report.summary())
+    return 0
+
+
 def _mail_poll(args: argparse.Namespace) -> int:
     import time
 
@@ -308,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True)
     jobs.add_parser("run-once", help="run every job once").set_defaults(func=_jobs_run_once)
+
+    retention = commands.add_parser("retention", help="RGPD retention").add_subparsers(
+        dest="action", required=True)
+    retention_run = retention.add_parser(
+        "run", help="anonymise the closed requests kept past their retention delay")
+    retention_run.add_argument("--commune", help="one commune's slug (default: every commune)")
+    retention_run.add_argument("--dry-run", action="store_true",
+                               help="print the requests due, change nothing")
+    retention_run.set_defaults(func=_retention_run)
 
     audit = commands.add_parser("audit", help="audit log").add_subparsers(
         dest="action", required=True)

@@ -13,6 +13,7 @@ from ticketing.models import OutboxMessage
 from ticketing.operations.job_lock import job_lock
 from ticketing.operations.outbox import DrainReport, drain_outbox
 from ticketing.operations.reminders import JobReport, run_deadline_jobs
+from ticketing.operations.retention import RetentionReport, anonymise_due
 from ticketing.web.extensions import db
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 DEADLINES_INTERVAL_MINUTES = 15  # the jobs are idempotent: a run finds what is newly due
+RETENTION_HOUR_UTC = 2  # RGPD anonymisation, once a day at night (idempotent too)
 
 
 class _TimedConnection(Connection):
@@ -75,9 +77,34 @@ def run_deadlines(app: Flask) -> JobReport | None:
         return report
 
 
+def run_retention(app: Flask, commune: str | None = None,
+                  dry_run: bool = False) -> list[RetentionReport] | None:
+    """Anonymise the requests past their retention delay (every commune, or one); None when
+    another instance is running it."""
+    registry = app.extensions["aiguillage"]
+    slugs = [commune] if commune else list(registry.configs)
+    with app.app_context():
+        with job_lock(db.engine, "retention") as acquired:
+            if not acquired:
+                return None
+            reports = []
+            for slug in slugs:
+                ctx = registry.context(slug)
+                if ctx is None:
+                    continue
+                report = anonymise_due(db.session, ctx, registry.settings.data_dir / "mail",
+                                       dry_run=dry_run)
+                if report.numbers and not dry_run:
+                    log.info("retention: %s", report.summary())
+                reports.append(report)
+        db.session.remove()
+        return reports
+
+
 def run_all_once(app: Flask) -> dict[str, object]:
     """Every job once (``aiguillage jobs run-once``: tests and cron)."""
-    return {"deadlines": run_deadlines(app), "outbox": run_outbox(app)}
+    return {"deadlines": run_deadlines(app), "outbox": run_outbox(app),
+            "retention": run_retention(app)}
 
 
 def run_mail_poll(app: Flask):  # type: ignore[no-untyped-def]
@@ -101,6 +128,8 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
                       seconds=settings.outbox_interval_seconds, max_instances=1, coalesce=True)
     scheduler.add_job(run_deadlines, "interval", args=[app], id="deadlines",
                       minutes=DEADLINES_INTERVAL_MINUTES, max_instances=1, coalesce=True)
+    scheduler.add_job(run_retention, "cron", args=[app], id="retention",
+                      hour=RETENTION_HOUR_UTC, max_instances=1, coalesce=True)
     if any(config.mailboxes for config in app.extensions["aiguillage"].configs.values()):
         scheduler.add_job(run_mail_poll, "interval", args=[app], id="mail_poll",
                           seconds=settings.mail_poll_seconds, max_instances=1, coalesce=True)

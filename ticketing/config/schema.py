@@ -162,6 +162,9 @@ class Commune(Strict):
     publish_quality_results: bool = False  # the public page /<commune>/qualite
     sso: SingleSignOn | None = None  # agents' single sign-on (OpenID Connect)
     sms: SmsGateway | None = None  # acknowledgements by text message to mobiles without e-mail
+    # RGPD: months a closed request without a category is kept before anonymisation (each
+    # category of categories.yaml has its own retention_months).
+    retention_months: Annotated[int, Field(ge=1, le=600)] = 36
 
     @field_validator("zones")
     @classmethod

@@ -112,6 +112,8 @@ class Ticket(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # A mail that looked like a reply but could not be attached: a "possible follow-up" of this.
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # RGPD: when the retention job dropped its personal data (operations/retention.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     citizen: Mapped[Citizen] = relationship(lazy="joined")
     assignee: Mapped[Agent | None] = relationship(lazy="joined")

@@ -244,7 +244,9 @@ def _find_for_citizen(ctx: CommuneContext, typed_code: str, verifier: str) -> Ti
     if code is None:
         return None
     ticket = _ticket_by(ctx, Ticket.tracking_code == code)
-    if ticket is None or not _verifier_matches(ticket.citizen, verifier):
+    # An anonymised request (RGPD retention) answers like an unknown code.
+    if ticket is None or ticket.anonymised_at is not None \
+            or not _verifier_matches(ticket.citizen, verifier):
         return None
     return ticket
 
