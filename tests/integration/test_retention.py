@@ -287,3 +287,25 @@ def test_months_before_keeps_the_day_or_the_month_end() -> None:
     assert months_before(date(2026, 3, 15), 36) == date(2023, 3, 15)
     assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert months_before(date(2026, 1, 10), 12) == date(2025, 1, 10)
+
+
+def test_reply_drafts_lose_their_text(db_session, demo_ctx, demo_accounts, file_request,
+                                      mail_dir) -> None:  # type: ignore[no-untyped-def]
+    from ticketing.models import Agent
+    from ticketing.models.drafts import ReplyDraft
+
+    number = _file(file_request)
+    ticket = _close(db_session, number)
+    agent = db_session.scalars(select(Agent).where(Agent.commune_id == ticket.commune_id)).first()
+    db_session.add(ReplyDraft(commune_id=ticket.commune_id, ticket_id=ticket.id,
+                              author_agent_id=agent.id, subject="Madame Martin",
+                              body="Le trou du 12 rue des Lilas", status_after="closed",
+                              state="returned", rule_name="r", validator_role="dgs",
+                              comment="Ajoutez Mme Martin"))
+    db_session.commit()
+
+    anonymise_due(db_session, demo_ctx, mail_dir)
+
+    db_session.expire_all()
+    draft = db_session.scalars(select(ReplyDraft)).one()
+    assert (draft.subject, draft.body, draft.comment) == ("", ANONYMOUS_TEXT, "")

@@ -10,7 +10,8 @@ status, deadlines) and drops identity: the ticket's text, place, coordinates and
 fields; its thread's words; its files (a blob is deleted once no attachment row refers to
 it); its inbound mail records' sender and subject (the raw .eml goes once every record of
 those bytes belongs to an anonymised ticket); its sent mail's recipient and text; its
-authorised contacts; and the citizen's identity once none of their tickets is left intact.
+authorised contacts; its reply drafts' text and forwarding reasons; and the citizen's
+identity once none of their tickets is left intact.
 Tickets with mail still waiting in the outbox are skipped until it is sent or given up.
 
 Known limit: audit events are append-only and hash-chained, so they are not rewritten. They
@@ -41,6 +42,8 @@ from ticketing.models import (
     Ticket,
     TicketContact,
 )
+from ticketing.models.dispatch import Forwarding
+from ticketing.models.drafts import ReplyDraft
 from ticketing.models.outbox import OutboxStatus
 from ticketing.models.registration import RegisterEntry
 from ticketing.models.ticket import Status
@@ -181,12 +184,16 @@ def _anonymise(session: Session, ctx: CommuneContext, ticket: Ticket, now: datet
         .values(to_address="", reply_to=None, subject="", body_text="", headers={})).rowcount
     contacts = session.execute(delete(TicketContact)
                                .where(TicketContact.ticket_id == ticket.id)).rowcount
+    drafts = session.execute(update(ReplyDraft).where(ReplyDraft.ticket_id == ticket.id)
+                             .values(subject="", body=ANONYMOUS_TEXT, comment="")).rowcount
+    session.execute(update(Forwarding).where(Forwarding.ticket_id == ticket.id)
+                    .values(reason=ANONYMOUS_TEXT))
     session.flush()
     citizen_cleared = _clear_citizen_if_done(session, ticket.citizen)
     report.citizens_cleared += citizen_cleared
     record_event(session, ticket.commune_id, ACTOR, "ticket.anonymised", ticket, after={
         "entries": len(ticket.entries), "attachments": len(attachment_ids),
-        "inbound_mails": inbound, "sent_mails": outbox, "contacts": contacts,
+        "inbound_mails": inbound, "sent_mails": outbox, "contacts": contacts, "drafts": drafts,
         "citizen_cleared": citizen_cleared})
     return files, mails
 
