@@ -74,6 +74,7 @@ PRIORITY_LABELS = {"low": _l("Basse"), "normal": _l("Normale"), "high": _l("Haut
                    "urgent": _l("Urgente")}
 
 ACTION_LABELS = {
+    "ticket.anonymised": _l("Demande anonymisée (RGPD)"),
     "ticket.created": _l("Demande enregistrée"),
     "ticket.registered": _l("Inscrite au registre du courrier et de l'accueil"),
     "acknowledgement.slip_issued": _l("Accusé de réception imprimé remis ou à envoyer"),

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ticketing.models import AuditEvent
 
 ACTION_LABELS = {
+    "ticket.anonymised": _l("Demande anonymisée (RGPD)"),
     # Requests
     "ticket.created": _l("Demande enregistrée"),
     "ticket.registered": _l("Demande saisie par un agent"),
