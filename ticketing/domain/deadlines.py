@@ -138,15 +138,21 @@ def calendar_from_rules(subdivision: str | None, rules: DeadlinesFile) -> Commun
 
 def silence_date(received_on: date, months: int) -> date:
     """Date on which silence becomes an implicit decision (same day, ``months`` later)."""
-    month_index = received_on.month - 1 + months
-    year = received_on.year + month_index // 12
+    return add_months(received_on, months)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` calendar months later (earlier when negative); a day the
+    month lacks becomes its last day (31 January + 1 month = 28 or 29 February)."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
     month = month_index % 12 + 1
-    day = received_on.day
+    day_of_month = day.day
     while True:
         try:
-            return date(year, month, day)
+            return date(year, month, day_of_month)
         except ValueError:
-            day -= 1
+            day_of_month -= 1
 
 
 __all__: Sequence[str] = (

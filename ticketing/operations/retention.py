@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ticketing.domain.deadlines import local_date
+from ticketing.domain.deadlines import add_months, local_date
 from ticketing.models import (
     Attachment,
     Citizen,
@@ -88,15 +88,7 @@ class RetentionReport:
 
 def months_before(day: date, months: int) -> date:
     """``day`` minus ``months`` calendar months (the 31st becomes the month's last day)."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return add_months(day, -months)
 
 
 def _cutoff(today: date, months: int, timezone: str) -> datetime:
